@@ -1,0 +1,73 @@
+// Installs everything the build and the tests need, from the package registries only, and
+// skips whatever is already in place. The first run takes several minutes (two Rust tools are
+// compiled from crates.io); later runs take seconds.
+
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  ROOT, TOOLS_DIR, WORKER_BUILD_VERSION, esbuildBin, run, say, seconds, versionOf,
+  wasmBindgenBin, wasmBindgenVersion, workerBuildBin,
+} from './lib.mjs';
+
+function need(cmd, hint) {
+  const r = spawnSync(cmd, ['--version'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) throw new Error(`${cmd} is not installed. ${hint}`);
+  return r.stdout.trim();
+}
+
+async function wasmTarget() {
+  const installed = spawnSync('rustup', ['target', 'list', '--installed'], { encoding: 'utf8' });
+  if (installed.stdout?.split('\n').includes('wasm32-unknown-unknown')) return false;
+  say('Adding the Rust target wasm32-unknown-unknown (rustup)…');
+  await run('rustup', ['target', 'add', 'wasm32-unknown-unknown']);
+  return true;
+}
+
+async function npmPackages() {
+  const lock = path.join(ROOT, 'package-lock.json');
+  const stamp = path.join(ROOT, 'node_modules', '.setup-stamp');
+  const hash = createHash('sha256').update(readFileSync(lock)).digest('hex');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) return false;
+  say('Installing npm packages (wrangler, workerd, esbuild, binaryen, test clients) with npm ci…');
+  await run('npm', ['ci', '--no-audit', '--no-fund'], { env: { ...process.env, npm_config_loglevel: 'error' } });
+  writeFileSync(stamp, hash);
+  return true;
+}
+
+async function cargoTool(crate, version, bin, label, minutes) {
+  const have = versionOf(bin);
+  if (have && have.includes(version)) return false;
+  say(`Compiling ${crate} ${version} from crates.io (${label}; about ${minutes} minutes, once: it is cached in ${TOOLS_DIR})…`);
+  const root = path.dirname(path.dirname(bin));
+  await run('cargo', ['install', crate, '--version', version, '--root', root]);
+  if (!versionOf(bin)?.includes(version)) throw new Error(`${crate} ${version} did not install at ${bin}`);
+  return true;
+}
+
+export async function setup() {
+  const start = Date.now();
+  need('cargo', 'Install Rust with rustup: https://rustup.rs');
+  need('rustup', 'Install Rust with rustup: https://rustup.rs');
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < 20) throw new Error(`Node ${process.versions.node} is too old; Node 20 or newer is needed.`);
+
+  const did = [];
+  if (await wasmTarget()) did.push('wasm target');
+  if (await npmPackages()) did.push('npm packages');
+  if (await cargoTool('worker-build', WORKER_BUILD_VERSION, workerBuildBin(), 'the Workers build tool', 3)) did.push('worker-build');
+  const wbg = wasmBindgenVersion();
+  if (await cargoTool('wasm-bindgen-cli', wbg, wasmBindgenBin(), `the wasm-bindgen CLI matching Cargo.lock's wasm-bindgen ${wbg}`, 5)) did.push('wasm-bindgen');
+  if (!versionOf(esbuildBin())) throw new Error(`esbuild is not runnable at ${esbuildBin()}; run npm ci again`);
+
+  say(did.length ? `Setup done in ${seconds(start)} (installed: ${did.join(', ')}).` : `Setup: everything already in place (${seconds(start)}).`);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  setup().catch((e) => {
+    console.error(`setup failed: ${e.message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,96 @@
+// `npm start`: sets up what is missing, then serves the Worker on http://127.0.0.1:8787 with a
+// local KV store that persists between runs (.wrangler/state). When .dev.vars has no Discord
+// credentials it also starts a local Discord stand-in and points the Worker at it.
+//
+// Environment: PORT (8787), STANDIN_PORT (8788), MCP_WORKER_STATE_DIR (.wrangler/state).
+
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { ROOT, say } from './lib.mjs';
+import { setup } from './setup.mjs';
+import { startStandin } from '../tests/support/discord-standin.mjs';
+
+/** Reads a dotenv-style file: KEY=VALUE lines, optional quotes, # comments. */
+export function parseDotenv(text) {
+  const out = {};
+  for (const line of text.split(/\r?\n/)) {
+    const m = line.match(/^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/);
+    if (!m) continue;
+    let v = m[2];
+    if (/^(['"]).*\1$/.test(v)) v = v.slice(1, -1);
+    else v = v.replace(/\s+#.*$/, '');
+    out[m[1]] = v;
+  }
+  return out;
+}
+
+function dotenvLine(k, v) {
+  return `${k}=${JSON.stringify(String(v))}`;
+}
+
+const port = Number(process.env.PORT ?? 8787);
+const standinPort = Number(process.env.STANDIN_PORT ?? 8788);
+const stateDir = path.resolve(ROOT, process.env.MCP_WORKER_STATE_DIR ?? '.wrangler/state');
+const localDir = path.join(stateDir, 'local');
+
+await setup();
+mkdirSync(localDir, { recursive: true });
+
+const devVarsPath = path.join(ROOT, '.dev.vars');
+const devVars = existsSync(devVarsPath) ? parseDotenv(readFileSync(devVarsPath, 'utf8')) : {};
+const realDiscord = Boolean(devVars.DISCORD_CLIENT_ID?.trim() && devVars.DISCORD_CLIENT_SECRET?.trim());
+
+// Values layered over .dev.vars. A SECRET_KEY is generated once and kept with the local state,
+// so tokens survive restarts; it never leaves this machine.
+const overlay = {};
+if (!devVars.SECRET_KEY?.trim()) {
+  const keyFile = path.join(localDir, 'secret-key');
+  if (!existsSync(keyFile)) writeFileSync(keyFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  overlay.SECRET_KEY = readFileSync(keyFile, 'utf8').trim();
+}
+
+let standin = null;
+if (!realDiscord) {
+  standin = await startStandin({ port: standinPort, page: true, log: (l) => console.log(`[discord stand-in] ${l}`) });
+  Object.assign(overlay, {
+    DISCORD_CLIENT_ID: standin.clientId,
+    DISCORD_CLIENT_SECRET: standin.clientSecret,
+    DISCORD_BASE_URL: standin.url,
+  });
+}
+const overlayFile = path.join(localDir, 'overlay.env');
+writeFileSync(overlayFile, Object.entries(overlay).map(([k, v]) => dotenvLine(k, v)).join('\n') + '\n', { mode: 0o600 });
+
+const origin = `http://127.0.0.1:${port}`;
+console.log('');
+if (realDiscord) {
+  say(`Mode: REAL DISCORD (credentials from .dev.vars). Your Discord application must list ${origin}/redirect as a redirect URI.`);
+} else {
+  say(`Mode: LOCAL, with a Discord stand-in at ${standin.url} (no Discord account needed).`);
+  say('To use real Discord: copy .dev.vars.example to .dev.vars, fill in DISCORD_CLIENT_ID and DISCORD_CLIENT_SECRET, and run npm start again.');
+}
+say(`Server: ${origin}/   MCP URL: ${origin}/mcp   Local data: ${path.relative(ROOT, stateDir) || '.'}`);
+console.log('');
+
+const envFiles = existsSync(devVarsPath) ? ['--env-file', devVarsPath] : [];
+envFiles.push('--env-file', overlayFile);
+const wrangler = spawn(
+  path.join(ROOT, 'node_modules', '.bin', 'wrangler'),
+  ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', stateDir, '--inspector-port', '0',
+    '--show-interactive-dev-session=false', ...envFiles],
+  { cwd: ROOT, stdio: 'inherit', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
+);
+
+let stopping = false;
+async function stop(code) {
+  if (stopping) return;
+  stopping = true;
+  if (wrangler.exitCode === null) wrangler.kill('SIGTERM');
+  if (standin) await standin.close();
+  process.exit(code);
+}
+process.on('SIGINT', () => stop(0));
+process.on('SIGTERM', () => stop(0));
+wrangler.on('exit', (code) => stop(code ?? 0));

@@ -1,0 +1,26 @@
+// `npm test`: setup, native unit tests, the wasm build, then the end-to-end tests against the
+// built Worker under workerd. Extra arguments are passed to `node --test` (e.g. a file name).
+
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT, run, say, seconds } from './lib.mjs';
+import { build } from './build.mjs';
+
+const start = Date.now();
+try {
+  await build(); // runs setup first
+  say('Native unit tests (cargo test)…');
+  await run('cargo', ['test', '--quiet']);
+  const extra = process.argv.slice(2);
+  const files = extra.length
+    ? extra
+    : readdirSync(path.join(ROOT, 'tests', 'e2e')).filter((f) => f.endsWith('.test.mjs')).sort().map((f) => path.join('tests', 'e2e', f));
+  say(`End-to-end tests under workerd (${files.length} files)…`);
+  await run(process.execPath, ['--test', '--test-concurrency=1', ...files], {
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+  });
+  say(`All tests passed in ${seconds(start)}.`);
+} catch (e) {
+  console.error(`\n${e.message}`);
+  process.exit(1);
+}

@@ -1,0 +1,381 @@
+//! Configuration: every secret and variable the Worker reads, read and validated in one place.
+//!
+//! The runtime hands us a lookup function; nothing here knows about `worker::Env`. A missing
+//! or weak secret never panics and never stops routes that do not need it: it is recorded as a
+//! [`Problem`], shown by name (never by value) on the landing page and `/health`, and turned into
+//! a 500 naming the fix by every route that calls [`Config::secrets`].
+
+use std::fmt;
+
+use url::Url;
+
+use crate::discord::DiscordEndpoints;
+
+/// Name of the KV namespace binding in `wrangler.toml`.
+pub const KV_BINDING: &str = "OAUTH_KV";
+/// `SECRET_KEY` must be at least this long: it seeds every signing key.
+pub const MIN_SECRET_KEY_LEN: usize = 32;
+/// Used when `DISCORD_BASE_URL` is not set.
+pub const DEFAULT_DISCORD_BASE_URL: &str = "https://discord.com";
+
+/// Secrets, in the order the landing page lists them.
+pub const SECRET_NAMES: [&str; 3] = ["DISCORD_CLIENT_ID", "DISCORD_CLIENT_SECRET", "SECRET_KEY"];
+
+/// A string that never shows up in `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretString(***)")
+    }
+}
+
+/// What is wrong with one setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Issue {
+    Missing,
+    TooShort { min: usize },
+    Invalid(&'static str),
+}
+
+/// One setting that is missing or unusable, named but never quoted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub name: &'static str,
+    pub issue: Issue,
+}
+
+impl Problem {
+    /// A sentence a person can act on.
+    pub fn describe(&self) -> String {
+        match &self.issue {
+            Issue::Missing => format!("{} is not set", self.name),
+            Issue::TooShort { min } => {
+                format!("{} is shorter than {min} characters", self.name)
+            }
+            Issue::Invalid(why) => format!("{} is invalid: {why}", self.name),
+        }
+    }
+
+    /// The command (or edit) that fixes it.
+    pub fn fix(&self) -> String {
+        if self.name == KV_BINDING {
+            return format!(
+                "npx wrangler kv namespace create {KV_BINDING}, then put its id under [[kv_namespaces]] in wrangler.toml"
+            );
+        }
+        if SECRET_NAMES.contains(&self.name) {
+            return format!(
+                "npx wrangler secret put {} (locally: add it to .dev.vars)",
+                self.name
+            );
+        }
+        format!("set {} under [vars] in wrangler.toml", self.name)
+    }
+}
+
+/// Settings a route needs that are not usable. Lists every problem, not just the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+/// The secrets, borrowed from a [`Config`] whose secrets all passed validation.
+#[derive(Debug, Clone, Copy)]
+pub struct Secrets<'a> {
+    pub discord_client_id: &'a str,
+    pub discord_client_secret: &'a SecretString,
+    pub secret_key: &'a SecretString,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    discord_client_id: Option<String>,
+    discord_client_secret: Option<SecretString>,
+    secret_key: Option<SecretString>,
+    /// Discord's endpoints, built from `DISCORD_BASE_URL` (or its default when that is unusable,
+    /// so pages can still render; the problem is recorded).
+    pub discord: DiscordEndpoints,
+    /// Whether `DISCORD_BASE_URL` points at a loopback stand-in rather than Discord.
+    pub discord_is_local: bool,
+    problems: Vec<Problem>,
+}
+
+impl Config {
+    /// Reads and validates everything. `lookup` returns a variable or secret by name.
+    /// `kv_bound` says whether the runtime found the KV binding.
+    pub fn load(lookup: impl Fn(&str) -> Option<String>, kv_bound: bool) -> Config {
+        let mut problems = Vec::new();
+        let non_empty = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let discord_client_id = non_empty("DISCORD_CLIENT_ID");
+        if discord_client_id.is_none() {
+            problems.push(Problem {
+                name: "DISCORD_CLIENT_ID",
+                issue: Issue::Missing,
+            });
+        }
+        let discord_client_secret = non_empty("DISCORD_CLIENT_SECRET").map(SecretString);
+        if discord_client_secret.is_none() {
+            problems.push(Problem {
+                name: "DISCORD_CLIENT_SECRET",
+                issue: Issue::Missing,
+            });
+        }
+        let secret_key = match non_empty("SECRET_KEY") {
+            None => {
+                problems.push(Problem {
+                    name: "SECRET_KEY",
+                    issue: Issue::Missing,
+                });
+                None
+            }
+            Some(k) if k.chars().count() < MIN_SECRET_KEY_LEN => {
+                problems.push(Problem {
+                    name: "SECRET_KEY",
+                    issue: Issue::TooShort {
+                        min: MIN_SECRET_KEY_LEN,
+                    },
+                });
+                None
+            }
+            Some(k) => Some(SecretString(k)),
+        };
+
+        let (discord, discord_is_local) = match non_empty("DISCORD_BASE_URL") {
+            None => (DiscordEndpoints::new(DEFAULT_DISCORD_BASE_URL), false),
+            Some(raw) => match parse_discord_base(raw.trim()) {
+                Ok(url) => (
+                    DiscordEndpoints::new(url.as_str()),
+                    crate::http::is_loopback(&url),
+                ),
+                Err(why) => {
+                    problems.push(Problem {
+                        name: "DISCORD_BASE_URL",
+                        issue: Issue::Invalid(why),
+                    });
+                    // Fall back to the real Discord so nothing is ever sent to the bad URL.
+                    (DiscordEndpoints::new(DEFAULT_DISCORD_BASE_URL), false)
+                }
+            },
+        };
+        if !kv_bound {
+            problems.push(Problem {
+                name: KV_BINDING,
+                issue: Issue::Missing,
+            });
+        }
+
+        Config {
+            discord_client_id,
+            discord_client_secret,
+            secret_key,
+            discord,
+            discord_is_local,
+            problems,
+        }
+    }
+
+    /// Every setting that is missing or unusable.
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// The secrets, for routes that need them; a [`ConfigError`] naming every problem otherwise.
+    /// A bad `DISCORD_BASE_URL` or a missing KV binding also fails here, since every route that
+    /// needs the secrets talks to Discord or KV too.
+    pub fn secrets(&self) -> Result<Secrets<'_>, ConfigError> {
+        match (
+            &self.discord_client_id,
+            &self.discord_client_secret,
+            &self.secret_key,
+        ) {
+            (Some(id), Some(secret), Some(key)) if self.problems.is_empty() => Ok(Secrets {
+                discord_client_id: id,
+                discord_client_secret: secret,
+                secret_key: key,
+            }),
+            _ => Err(ConfigError {
+                problems: self.problems.clone(),
+            }),
+        }
+    }
+}
+
+/// `DISCORD_BASE_URL` must be https, or http on a loopback host (the local stand-in), with no
+/// credentials, query or fragment: the client secret is sent there.
+fn parse_discord_base(raw: &str) -> Result<Url, &'static str> {
+    let url = Url::parse(raw).map_err(|_| "not an absolute URL")?;
+    match url.scheme() {
+        "https" => {}
+        "http" if crate::http::is_loopback(&url) => {}
+        "http" => return Err("http is allowed only for a loopback host"),
+        _ => return Err("the scheme must be https"),
+    }
+    if url.host().is_none() {
+        return Err("no host");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain credentials");
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not have a query or fragment");
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+    fn load(pairs: &[(&str, &str)]) -> Config {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::load(|name| map.get(name).cloned(), true)
+    }
+
+    fn full() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("DISCORD_CLIENT_ID", "123"),
+            ("DISCORD_CLIENT_SECRET", "shh"),
+            ("SECRET_KEY", KEY),
+        ]
+    }
+
+    #[test]
+    fn complete_configuration_yields_secrets_and_default_discord() {
+        let cfg = load(&full());
+        assert!(cfg.is_complete());
+        let s = cfg.secrets().expect("complete");
+        assert_eq!(s.discord_client_id, "123");
+        assert_eq!(s.discord_client_secret.expose(), "shh");
+        assert_eq!(cfg.discord.token, "https://discord.com/api/oauth2/token");
+        assert!(!cfg.discord_is_local);
+    }
+
+    #[test]
+    fn every_missing_secret_is_named() {
+        let cfg = load(&[]);
+        let names: Vec<_> = cfg.problems().iter().map(|p| p.name).collect();
+        assert_eq!(names, SECRET_NAMES);
+        let err = cfg.secrets().unwrap_err();
+        assert_eq!(err.problems.len(), 3);
+        assert_eq!(
+            err.problems[2].fix(),
+            "npx wrangler secret put SECRET_KEY (locally: add it to .dev.vars)"
+        );
+    }
+
+    #[test]
+    fn blank_values_count_as_missing() {
+        let cfg = load(&[
+            ("DISCORD_CLIENT_ID", "  "),
+            ("DISCORD_CLIENT_SECRET", "x"),
+            ("SECRET_KEY", KEY),
+        ]);
+        assert_eq!(
+            cfg.problems(),
+            &[Problem {
+                name: "DISCORD_CLIENT_ID",
+                issue: Issue::Missing
+            }]
+        );
+    }
+
+    #[test]
+    fn short_secret_key_is_refused_by_length_in_characters() {
+        let mut pairs = full();
+        pairs[2] = ("SECRET_KEY", "0123456789abcdef0123456789abcde"); // 31
+        let cfg = load(&pairs);
+        assert_eq!(cfg.problems()[0].issue, Issue::TooShort { min: 32 });
+        assert_eq!(
+            cfg.problems()[0].describe(),
+            "SECRET_KEY is shorter than 32 characters"
+        );
+        assert!(cfg.secrets().is_err());
+        pairs[2] = ("SECRET_KEY", "ééééééééééééééééééééééééééééééé"); // 31 chars, 62 bytes
+        assert!(!load(&pairs).is_complete());
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let cfg = load(&full());
+        let dbg = format!("{cfg:?}");
+        assert!(!dbg.contains(KEY));
+        assert!(!dbg.contains("shh"));
+        let err = load(&[("SECRET_KEY", "short-secret-value")])
+            .secrets()
+            .unwrap_err();
+        let all: String = err
+            .problems
+            .iter()
+            .map(|p| p.describe() + &p.fix())
+            .collect();
+        assert!(!all.contains("short-secret-value"));
+    }
+
+    #[test]
+    fn discord_base_url_rules() {
+        let ok = |u: &str| {
+            let mut p = full();
+            p.push(("DISCORD_BASE_URL", u));
+            load(&p)
+        };
+        let local = ok("http://127.0.0.1:8788");
+        assert!(local.is_complete());
+        assert!(local.discord_is_local);
+        assert_eq!(local.discord.me, "http://127.0.0.1:8788/api/v10/users/@me");
+        assert!(ok("http://localhost:9/").discord_is_local);
+        assert!(ok("http://[::1]:9").discord_is_local);
+        assert_eq!(
+            ok("https://proxy.example/discord/").discord.authorize,
+            "https://proxy.example/discord/oauth2/authorize"
+        );
+        for bad in [
+            "http://discord.com",
+            "ftp://discord.com",
+            "discord.com",
+            "https://user:pw@discord.com",
+            "https://discord.com/?x=1",
+            "https://discord.com/#f",
+            "javascript:alert(1)",
+        ] {
+            let cfg = ok(bad);
+            assert_eq!(cfg.problems().len(), 1, "{bad}");
+            assert_eq!(cfg.problems()[0].name, "DISCORD_BASE_URL", "{bad}");
+            assert!(cfg.secrets().is_err(), "{bad}");
+            // Falls back to the real Discord so nothing is sent to the bad URL.
+            assert_eq!(
+                cfg.discord.token, "https://discord.com/api/oauth2/token",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_kv_binding_is_a_problem_with_its_fix() {
+        let cfg = Config::load(|_| None, false);
+        let kv = cfg
+            .problems()
+            .iter()
+            .find(|p| p.name == KV_BINDING)
+            .expect("kv problem");
+        assert!(kv.fix().contains("wrangler kv namespace create"));
+    }
+}

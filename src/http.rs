@@ -1,0 +1,235 @@
+//! The HTTP vocabulary the pure code speaks: a request summary in, a [`Reply`] out.
+//! `worker_glue` converts to and from the runtime's types; nothing here touches the runtime.
+
+use url::{Host, Url};
+
+/// What the handlers need to know about a request.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    /// Upper-case method, as the runtime reports it.
+    pub method: String,
+    pub url: Url,
+    /// Header names lower-cased; values as received.
+    pub headers: Vec<(String, String)>,
+}
+
+impl RequestInfo {
+    pub fn new(method: &str, url: Url, headers: Vec<(String, String)>) -> RequestInfo {
+        let headers = headers
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
+        RequestInfo {
+            method: method.to_ascii_uppercase(),
+            url,
+            headers,
+        }
+    }
+
+    /// First value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `scheme://host[:port]` of the URL the client used.
+    pub fn origin(&self) -> String {
+        self.url.origin().ascii_serialization()
+    }
+
+    /// Whether the client would rather read HTML than JSON.
+    pub fn wants_html(&self) -> bool {
+        prefers_html(self.header("accept").unwrap_or(""))
+    }
+}
+
+/// A response, built by pure code and sent by `worker_glue`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn new(status: u16, content_type: &str, body: String) -> Reply {
+        Reply {
+            status,
+            headers: vec![
+                ("content-type", content_type.to_string()),
+                ("x-content-type-options", "nosniff".to_string()),
+            ],
+            body,
+        }
+    }
+
+    /// JSON, never cached: every JSON answer here is either an error or per-deployment state.
+    pub fn json(status: u16, value: &serde_json::Value) -> Reply {
+        Reply::new(status, "application/json", value.to_string())
+            .with_header("cache-control", "no-store")
+    }
+
+    /// An HTML page with the headers every page carries (see [`page_security_headers`]).
+    pub fn html(status: u16, body: String) -> Reply {
+        let mut reply = Reply::new(status, "text/html; charset=utf-8", body);
+        reply.headers.extend(page_security_headers());
+        reply
+    }
+
+    /// No body (`204`, or `405`/`OPTIONS` answers that only carry headers).
+    pub fn empty(status: u16) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: String::new(),
+        }
+    }
+
+    /// Sets a header, replacing any earlier value of the same name.
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
+        self.headers.retain(|(k, _)| *k != name);
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Headers for every HTML page: no framing, no referrer leaks, no scripts, inline CSS by hash.
+pub fn page_security_headers() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "content-security-policy",
+            format!(
+                "default-src 'none'; style-src '{}'; img-src 'self' https://cdn.discordapp.com data:; \
+                 form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+                crate::pages::style_hash()
+            ),
+        ),
+        ("x-frame-options", "DENY".to_string()),
+        ("referrer-policy", "no-referrer".to_string()),
+        ("cache-control", "no-store".to_string()),
+    ]
+}
+
+/// Decides between HTML and JSON from an `Accept` header. HTML only when `text/html` is listed
+/// (not merely `*/*`, which is what curl and most API clients send) with a quality at least
+/// that of `application/json`.
+pub fn prefers_html(accept: &str) -> bool {
+    let mut html = 0.0f32;
+    let mut json = 0.0f32;
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        // An unparseable or out-of-range qvalue makes the range count for nothing.
+        let q = match parts.find_map(|p| {
+            let p = p.trim();
+            p.strip_prefix("q=").or_else(|| p.strip_prefix("Q="))
+        }) {
+            None => 1.0,
+            Some(v) => v
+                .trim()
+                .parse::<f32>()
+                .ok()
+                .filter(|q| q.is_finite() && (0.0..=1.0).contains(q))
+                .unwrap_or(0.0),
+        };
+        match media.as_str() {
+            "text/html" | "application/xhtml+xml" => html = html.max(q),
+            "application/json" => json = json.max(q),
+            _ => {}
+        }
+    }
+    html > 0.0 && html >= json
+}
+
+/// Loopback hosts: `localhost`, `127.0.0.0/8`, `::1` (RFC 8252 §8.3 and the local stand-in).
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browsers_get_html_and_api_clients_json() {
+        let chrome = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8";
+        assert!(prefers_html(chrome));
+        assert!(prefers_html("TEXT/HTML"));
+        assert!(!prefers_html("*/*"));
+        assert!(!prefers_html(""));
+        assert!(!prefers_html("application/json"));
+        assert!(!prefers_html("application/json, text/html;q=0.5"));
+        assert!(prefers_html("application/json;q=0.5, text/html"));
+        assert!(!prefers_html("text/html;q=0"));
+        assert!(!prefers_html("text/html;q=NaN"));
+    }
+
+    #[test]
+    fn odd_accept_headers_do_not_panic() {
+        for a in [
+            ";;;",
+            ",,,",
+            "text/html;q=",
+            "text/html;q=1e99",
+            "text/html;q=-1",
+            "\u{0}",
+            "é/é;q=é",
+        ] {
+            let _ = prefers_html(a);
+        }
+        assert!(!prefers_html("text/html;q=1e99"));
+        assert!(!prefers_html("text/html;q=-1"));
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for u in [
+            "http://localhost:1",
+            "http://LOCALHOST",
+            "http://127.0.0.1",
+            "http://127.9.9.9:80",
+            "http://[::1]:3",
+        ] {
+            assert!(is_loopback(&Url::parse(u).unwrap()), "{u}");
+        }
+        for u in [
+            "http://localhost.evil.com",
+            "http://128.0.0.1",
+            "http://[::2]",
+            "http://example.com",
+            "mailto:a@b",
+        ] {
+            assert!(!is_loopback(&Url::parse(u).unwrap()), "{u}");
+        }
+    }
+
+    #[test]
+    fn headers_are_case_insensitive_and_replaced() {
+        let req = RequestInfo::new(
+            "get",
+            Url::parse("http://127.0.0.1:8787/x").unwrap(),
+            vec![("Accept".into(), "text/html".into())],
+        );
+        assert_eq!(req.method, "GET");
+        assert_eq!(req.header("ACCEPT"), Some("text/html"));
+        assert_eq!(req.origin(), "http://127.0.0.1:8787");
+        let r = Reply::empty(204)
+            .with_header("allow", "GET")
+            .with_header("allow", "POST");
+        assert_eq!(r.headers, vec![("allow", "POST".to_string())]);
+    }
+}

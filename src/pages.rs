@@ -1,0 +1,173 @@
+//! HTML pages a person sees. One layout, inline CSS allowed by its hash (no external assets,
+//! no scripts), light and dark, readable on a phone. Every dynamic value goes through [`escape`].
+
+use std::sync::OnceLock;
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::config::{Config, SECRET_NAMES};
+
+const STYLE: &str = "\
+:root{color-scheme:light dark;--bg:#f6f7fb;--fg:#1d2130;--muted:#5b6275;--card:#fff;--line:#dfe3ee;--accent:#4752c4;--bad:#b3261e;--ok:#1e7b34}\
+@media (prefers-color-scheme:dark){:root{--bg:#14161f;--fg:#e8eaf2;--muted:#a3a9bb;--card:#1d2030;--line:#2f3447;--accent:#8d96ff;--bad:#ff8a80;--ok:#7bd88f}}\
+*{box-sizing:border-box}\
+body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}\
+main{max-width:40rem;margin:0 auto;padding:2rem 1rem}\
+.card{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:1.5rem;margin:1rem 0}\
+h1{font-size:1.5rem;margin:0 0 .5rem}h2{font-size:1.1rem;margin:1.25rem 0 .5rem}\
+p,li{color:var(--fg)}.muted{color:var(--muted)}\
+code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em}\
+pre{background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:.75rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all}\
+ul{padding-left:1.25rem}.ok{color:var(--ok)}.bad{color:var(--bad)}\
+a{color:var(--accent)}footer{font-size:.85rem;color:var(--muted);text-align:center}";
+
+/// `sha256-…` source expression for the inline stylesheet, for the CSP.
+pub fn style_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| {
+        let digest = Sha256::digest(STYLE.as_bytes());
+        format!(
+            "sha256-{}",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        )
+    })
+}
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Wraps already-escaped `body` HTML in the shared layout. `title` is escaped here.
+pub fn layout(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <meta name=\"robots\" content=\"noindex\">\
+         <title>{title}</title><style>{STYLE}</style></head>\
+         <body><main>{body}<footer>{name} {version}</footer></main></body></html>",
+        title = escape(title),
+        name = crate::NAME,
+        version = crate::VERSION,
+    )
+}
+
+/// The page for a person who opens the Worker's URL in a browser.
+pub fn landing(origin: &str, cfg: &Config) -> String {
+    let mcp_url = format!("{origin}/mcp");
+    let mut body = format!(
+        "<div class=\"card\"><h1>MCP server with Discord login</h1>\
+         <p>This is a remote <a href=\"https://modelcontextprotocol.io\">Model Context Protocol</a> server. \
+         Connect an MCP client (Claude, ChatGPT, Cursor, MCP Inspector) to it by URL; \
+         the client will ask you to log in with Discord before it can use the tools.</p>\
+         <h2>Server URL</h2><pre id=\"mcp-url\">{url}</pre>\
+         <p class=\"muted\">Paste this URL into your client's “add remote MCP server” or “custom connector” field.</p></div>",
+        url = escape(&mcp_url),
+    );
+
+    body.push_str("<div class=\"card\"><h2>Configuration</h2>");
+    if cfg.is_complete() {
+        body.push_str(
+            "<p class=\"ok\" id=\"config-status\">Complete: every secret and binding is set.</p>",
+        );
+    } else {
+        body.push_str(
+            "<p class=\"bad\" id=\"config-status\">Incomplete: login will not work until these are fixed.</p><ul>",
+        );
+        for p in cfg.problems() {
+            body.push_str(&format!(
+                "<li><strong>{}</strong>: {}.<br><code>{}</code></li>",
+                escape(p.name),
+                escape(&p.describe()),
+                escape(&p.fix())
+            ));
+        }
+        body.push_str("</ul>");
+    }
+    let set: Vec<&str> = SECRET_NAMES
+        .iter()
+        .copied()
+        .filter(|n| !cfg.problems().iter().any(|p| p.name == *n))
+        .collect();
+    if !set.is_empty() {
+        body.push_str(&format!(
+            "<p class=\"muted\">Set: {}.</p>",
+            escape(&set.join(", "))
+        ));
+    }
+    if cfg.discord_is_local {
+        body.push_str(&format!(
+            "<p><strong>Local mode:</strong> login goes to a Discord stand-in at <code>{}</code>, \
+             not to Discord. Put real credentials in <code>.dev.vars</code> to use Discord.</p>",
+            escape(cfg.discord.authorize.trim_end_matches("/oauth2/authorize"))
+        ));
+    }
+    body.push_str("</div>");
+    layout("MCP server with Discord login", &body)
+}
+
+/// An error page: a heading, an explanation, and optional details (already escaped HTML).
+pub fn error_page(title: &str, message: &str, details_html: &str) -> String {
+    layout(
+        title,
+        &format!(
+            "<div class=\"card\" role=\"alert\"><h1>{}</h1><p>{}</p>{details_html}</div>",
+            escape(title),
+            escape(message)
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_neutralises_markup_and_controls() {
+        assert_eq!(
+            escape("<script>alert('x')</script>&\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;"
+        );
+        assert_eq!(escape("a\u{0}b\u{1b}c"), "a\u{FFFD}b\u{FFFD}c");
+        assert_eq!(escape("línea\n"), "línea\n");
+    }
+
+    #[test]
+    fn style_hash_matches_the_inline_style() {
+        let page = layout("t", "");
+        assert!(page.contains(&format!("<style>{STYLE}</style>")));
+        assert!(style_hash().starts_with("sha256-"));
+        assert_eq!(style_hash().len(), "sha256-".len() + 44);
+    }
+
+    #[test]
+    fn landing_names_problems_but_never_values() {
+        let cfg = Config::load(
+            |n| match n {
+                "SECRET_KEY" => Some("tooshort-but-secret".into()),
+                "DISCORD_CLIENT_ID" => Some("4242".into()),
+                _ => None,
+            },
+            true,
+        );
+        let page = landing("https://mcp.example", &cfg);
+        assert!(page.contains("https://mcp.example/mcp"));
+        assert!(page.contains("DISCORD_CLIENT_SECRET"));
+        assert!(page.contains("npx wrangler secret put SECRET_KEY"));
+        assert!(!page.contains("tooshort-but-secret"));
+        assert!(!page.contains("4242"));
+    }
+}

@@ -1,0 +1,97 @@
+//! The route table: every path the Worker answers, and which methods, in one place.
+//! `GET` routes answer `HEAD` too, and every known path answers `OPTIONS` with its `Allow`.
+
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    Landing,
+    Health,
+    /// `OPTIONS` on a known path: `204` with `Allow`.
+    Options {
+        allow: &'static str,
+    },
+}
+
+/// Path, the `Allow` value for it, and its handlers by method.
+type Entry = (&'static str, &'static str, &'static [(&'static str, Route)]);
+
+const TABLE: &[Entry] = &[
+    ("/", "GET, HEAD, OPTIONS", &[("GET", Route::Landing)]),
+    ("/health", "GET, HEAD, OPTIONS", &[("GET", Route::Health)]),
+];
+
+/// Finds the handler for a method and path; the path must match exactly.
+pub fn resolve(method: &str, path: &str) -> Result<Route, AppError> {
+    let Some((_, allow, handlers)) = TABLE.iter().find(|(p, _, _)| *p == path) else {
+        return Err(AppError::NotFound {
+            path: path.to_string(),
+        });
+    };
+    let method = if method == "HEAD" { "GET" } else { method };
+    if method == "OPTIONS" {
+        return Ok(Route::Options { allow });
+    }
+    handlers
+        .iter()
+        .find(|(m, _)| *m == method)
+        .map(|(_, r)| *r)
+        .ok_or_else(|| AppError::MethodNotAllowed {
+            allow: allow.to_string(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_routes() {
+        assert_eq!(resolve("GET", "/"), Ok(Route::Landing));
+        assert_eq!(resolve("HEAD", "/health"), Ok(Route::Health));
+        assert_eq!(
+            resolve("OPTIONS", "/health"),
+            Ok(Route::Options {
+                allow: "GET, HEAD, OPTIONS"
+            })
+        );
+    }
+
+    #[test]
+    fn unknown_paths_and_methods() {
+        assert!(matches!(
+            resolve("GET", "/nope"),
+            Err(AppError::NotFound { .. })
+        ));
+        assert!(matches!(
+            resolve("GET", "/health/"),
+            Err(AppError::NotFound { .. })
+        ));
+        assert!(matches!(
+            resolve("GET", "/HEALTH"),
+            Err(AppError::NotFound { .. })
+        ));
+        assert_eq!(
+            resolve("POST", "/health"),
+            Err(AppError::MethodNotAllowed {
+                allow: "GET, HEAD, OPTIONS".into()
+            })
+        );
+        assert!(matches!(
+            resolve("get", "/"),
+            Err(AppError::MethodNotAllowed { .. })
+        ));
+    }
+
+    #[test]
+    fn every_allow_header_matches_its_handlers() {
+        for (path, allow, handlers) in TABLE {
+            for (m, _) in *handlers {
+                assert!(allow.split(", ").any(|a| a == *m), "{path} {m}");
+            }
+            for a in allow.split(", ") {
+                assert!(resolve(a, path).is_ok(), "{path} {a}");
+            }
+        }
+    }
+}
