@@ -2,7 +2,8 @@
 // local KV store that persists between runs (.wrangler/state). When .dev.vars has no Discord
 // credentials it also starts a local Discord stand-in and points the Worker at it.
 //
-// Environment: PORT (8787), STANDIN_PORT (8788), MCP_WORKER_STATE_DIR (.wrangler/state).
+// Environment: PORT (8787), STANDIN_PORT (8788), MCP_WORKER_STATE_DIR (.wrangler/state),
+// MCP_WORKER_DEV_VARS (.dev.vars).
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -38,7 +39,7 @@ const localDir = path.join(stateDir, 'local');
 await setup();
 mkdirSync(localDir, { recursive: true });
 
-const devVarsPath = path.join(ROOT, '.dev.vars');
+const devVarsPath = path.resolve(ROOT, process.env.MCP_WORKER_DEV_VARS ?? '.dev.vars');
 const devVars = existsSync(devVarsPath) ? parseDotenv(readFileSync(devVarsPath, 'utf8')) : {};
 const realDiscord = Boolean(devVars.DISCORD_CLIENT_ID?.trim() && devVars.DISCORD_CLIENT_SECRET?.trim());
 

@@ -1,0 +1,76 @@
+// `npm start` as a newcomer runs it: no .dev.vars, so it must start the Discord stand-in, say
+// so, and serve the Worker through `wrangler dev` on loopback. Runs the real script.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { BROWSER_ACCEPT, ROOT, freePort } from '../support/worker.mjs';
+
+function waitFor(getText, pattern, child, ms) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}:\n${getText()}`)), ms);
+    const check = () => {
+      if (pattern.test(getText())) {
+        clearTimeout(timer);
+        resolve();
+      } else if (child.exitCode !== null) {
+        clearTimeout(timer);
+        reject(new Error(`exited with ${child.exitCode}:\n${getText()}`));
+      } else setTimeout(check, 100);
+    };
+    check();
+  });
+}
+
+test('npm start with no .dev.vars runs against the local Discord stand-in', { timeout: 180_000 }, async () => {
+  const port = await freePort();
+  const standinPort = await freePort();
+  const state = mkdtempSync(path.join(tmpdir(), 'mcp-worker-state-'));
+  const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'start.mjs')], {
+    cwd: ROOT,
+    detached: true,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      STANDIN_PORT: String(standinPort),
+      MCP_WORKER_STATE_DIR: state,
+      MCP_WORKER_DEV_VARS: path.join(state, 'no-such-file'),
+      WRANGLER_SEND_METRICS: 'false',
+      NO_COLOR: '1',
+    },
+  });
+  let out = '';
+  child.stdout.on('data', (b) => { out += b; });
+  child.stderr.on('data', (b) => { out += b; });
+  try {
+    await waitFor(() => out, /Ready on http:\/\/127\.0\.0\.1/, child, 170_000);
+    assert.match(out, /Mode: LOCAL, with a Discord stand-in at http:\/\/127\.0\.0\.1:\d+/);
+    assert.match(out, /To use real Discord: copy \.dev\.vars\.example to \.dev\.vars/);
+
+    const base = `http://127.0.0.1:${port}`;
+    const health = await (await fetch(`${base}/health`)).json();
+    assert.equal(health.status, 'ok');
+    assert.equal(health.configured, true, JSON.stringify(health));
+    assert.equal(health.discord, 'local stand-in');
+
+    const landing = await fetch(`${base}/`, { headers: { accept: BROWSER_ACCEPT } });
+    assert.equal(landing.status, 200);
+    const html = await landing.text();
+    assert.ok(html.includes(`${base}/mcp`));
+    assert.match(html, new RegExp(`Discord stand-in at <code>http://127\\.0\\.0\\.1:${standinPort}</code>`));
+
+    const standin = await fetch(`http://127.0.0.1:${standinPort}/_standin/requests`);
+    assert.equal(standin.status, 200);
+    assert.ok(existsSync(path.join(state, 'local', 'secret-key')), 'a local SECRET_KEY was generated and kept');
+  } finally {
+    try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+    await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+    rmSync(state, { recursive: true, force: true });
+  }
+  // Nothing is left listening.
+  await assert.rejects(fetch(`http://127.0.0.1:${port}/health`));
+  await assert.rejects(fetch(`http://127.0.0.1:${standinPort}/_standin/requests`));
+});
