@@ -19,21 +19,27 @@ function inputsHash(features) {
   return h.digest('hex');
 }
 
-export async function build({ features = [], force = false } = {}) {
-  await setup();
+/**
+ * Builds into `outDir` (relative to the repository). `features` are cargo features: the
+ * conformance build uses `conformance` and its own directory, so the default build/ that
+ * `wrangler deploy` uploads never contains the fixtures.
+ */
+export async function build({ features = [], outDir = 'build', force = false, skipSetup = false } = {}) {
+  if (!skipSetup) await setup();
   const start = Date.now();
-  const stamp = path.join(ROOT, 'build', '.inputs-hash');
+  const out = path.join(ROOT, outDir);
+  const stamp = path.join(out, '.inputs-hash');
   const hash = inputsHash(features);
-  if (!force && existsSync(stamp) && readFileSync(stamp, 'utf8') === hash && existsSync(path.join(ROOT, 'build', 'index.js'))) {
-    say('Build is up to date (sources unchanged).');
+  if (!force && existsSync(stamp) && readFileSync(stamp, 'utf8') === hash && existsSync(path.join(out, 'index.js'))) {
+    say(`${outDir}/ is up to date (sources unchanged).`);
     return;
   }
   say(`Building the Worker (cargo → wasm-bindgen → wasm-opt → esbuild)${features.length ? ` with features ${features.join(',')}` : ''}…`);
-  const args = ['--release'];
+  const args = ['--release', '--out-dir', outDir];
   if (features.length) args.push('--features', features.join(','));
   await run(workerBuildBin(), args, { env: buildEnv() });
-  const wasm = path.join(ROOT, 'build', 'index_bg.wasm');
-  if (!existsSync(path.join(ROOT, 'build', 'index.js'))) throw new Error('worker-build produced no build/index.js');
+  const wasm = path.join(out, 'index_bg.wasm');
+  if (!existsSync(path.join(out, 'index.js'))) throw new Error(`worker-build produced no ${outDir}/index.js`);
   writeFileSync(stamp, hash);
   say(`Built in ${seconds(start)}${existsSync(wasm) ? ` (wasm ${(statSync(wasm).size / 1024).toFixed(0)} KiB raw)` : ''}.`);
 }

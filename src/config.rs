@@ -72,10 +72,7 @@ impl Problem {
             );
         }
         if SECRET_NAMES.contains(&self.name) {
-            return format!(
-                "npx wrangler secret put {} (locally: add it to .dev.vars)",
-                self.name
-            );
+            return format!("npx wrangler secret put {} (locally: add it to .dev.vars)", self.name);
         }
         format!("set {} under [vars] in wrangler.toml", self.name)
     }
@@ -105,6 +102,8 @@ pub struct Config {
     pub discord: DiscordEndpoints,
     /// Whether `DISCORD_BASE_URL` points at a loopback stand-in rather than Discord.
     pub discord_is_local: bool,
+    /// Web origins, besides the Worker's own, that may call the MCP endpoint from a browser.
+    pub allowed_origins: Vec<String>,
     problems: Vec<Problem>,
 }
 
@@ -117,33 +116,19 @@ impl Config {
 
         let discord_client_id = non_empty("DISCORD_CLIENT_ID");
         if discord_client_id.is_none() {
-            problems.push(Problem {
-                name: "DISCORD_CLIENT_ID",
-                issue: Issue::Missing,
-            });
+            problems.push(Problem { name: "DISCORD_CLIENT_ID", issue: Issue::Missing });
         }
         let discord_client_secret = non_empty("DISCORD_CLIENT_SECRET").map(SecretString);
         if discord_client_secret.is_none() {
-            problems.push(Problem {
-                name: "DISCORD_CLIENT_SECRET",
-                issue: Issue::Missing,
-            });
+            problems.push(Problem { name: "DISCORD_CLIENT_SECRET", issue: Issue::Missing });
         }
         let secret_key = match non_empty("SECRET_KEY") {
             None => {
-                problems.push(Problem {
-                    name: "SECRET_KEY",
-                    issue: Issue::Missing,
-                });
+                problems.push(Problem { name: "SECRET_KEY", issue: Issue::Missing });
                 None
             }
             Some(k) if k.chars().count() < MIN_SECRET_KEY_LEN => {
-                problems.push(Problem {
-                    name: "SECRET_KEY",
-                    issue: Issue::TooShort {
-                        min: MIN_SECRET_KEY_LEN,
-                    },
-                });
+                problems.push(Problem { name: "SECRET_KEY", issue: Issue::TooShort { min: MIN_SECRET_KEY_LEN } });
                 None
             }
             Some(k) => Some(SecretString(k)),
@@ -152,25 +137,23 @@ impl Config {
         let (discord, discord_is_local) = match non_empty("DISCORD_BASE_URL") {
             None => (DiscordEndpoints::new(DEFAULT_DISCORD_BASE_URL), false),
             Some(raw) => match parse_discord_base(raw.trim()) {
-                Ok(url) => (
-                    DiscordEndpoints::new(url.as_str()),
-                    crate::http::is_loopback(&url),
-                ),
+                Ok(url) => (DiscordEndpoints::new(url.as_str()), crate::http::is_loopback(&url)),
                 Err(why) => {
-                    problems.push(Problem {
-                        name: "DISCORD_BASE_URL",
-                        issue: Issue::Invalid(why),
-                    });
+                    problems.push(Problem { name: "DISCORD_BASE_URL", issue: Issue::Invalid(why) });
                     // Fall back to the real Discord so nothing is ever sent to the bad URL.
                     (DiscordEndpoints::new(DEFAULT_DISCORD_BASE_URL), false)
                 }
             },
         };
-        if !kv_bound {
+        let (allowed_origins, bad_origin) = parse_origins(&non_empty("ALLOWED_ORIGINS").unwrap_or_default());
+        if bad_origin {
             problems.push(Problem {
-                name: KV_BINDING,
-                issue: Issue::Missing,
+                name: "ALLOWED_ORIGINS",
+                issue: Issue::Invalid("each comma-separated entry must be an origin such as https://app.example"),
             });
+        }
+        if !kv_bound {
+            problems.push(Problem { name: KV_BINDING, issue: Issue::Missing });
         }
 
         Config {
@@ -179,8 +162,14 @@ impl Config {
             secret_key,
             discord,
             discord_is_local,
+            allowed_origins,
             problems,
         }
+    }
+
+    /// `SECRET_KEY` alone, when it is valid, for features that need no Discord credentials.
+    pub fn secret_key(&self) -> Option<&SecretString> {
+        self.secret_key.as_ref()
     }
 
     /// Every setting that is missing or unusable.
@@ -196,21 +185,29 @@ impl Config {
     /// A bad `DISCORD_BASE_URL` or a missing KV binding also fails here, since every route that
     /// needs the secrets talks to Discord or KV too.
     pub fn secrets(&self) -> Result<Secrets<'_>, ConfigError> {
-        match (
-            &self.discord_client_id,
-            &self.discord_client_secret,
-            &self.secret_key,
-        ) {
-            (Some(id), Some(secret), Some(key)) if self.problems.is_empty() => Ok(Secrets {
-                discord_client_id: id,
-                discord_client_secret: secret,
-                secret_key: key,
-            }),
-            _ => Err(ConfigError {
-                problems: self.problems.clone(),
-            }),
+        match (&self.discord_client_id, &self.discord_client_secret, &self.secret_key) {
+            (Some(id), Some(secret), Some(key)) if self.problems.is_empty() => {
+                Ok(Secrets { discord_client_id: id, discord_client_secret: secret, secret_key: key })
+            }
+            _ => Err(ConfigError { problems: self.problems.clone() }),
         }
     }
+}
+
+/// `ALLOWED_ORIGINS`: comma-separated `scheme://host[:port]` values. Returns the valid ones
+/// and whether any entry was not a plain http(s) origin (a path, `*`, a typo).
+fn parse_origins(raw: &str) -> (Vec<String>, bool) {
+    let mut bad = false;
+    let mut out = Vec::new();
+    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        match Url::parse(entry) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.origin().ascii_serialization() == entry => {
+                out.push(entry.to_string())
+            }
+            _ => bad = true,
+        }
+    }
+    (out, bad)
 }
 
 /// `DISCORD_BASE_URL` must be https, or http on a loopback host (the local stand-in), with no
@@ -243,19 +240,12 @@ mod tests {
     const KEY: &str = "0123456789abcdef0123456789abcdef";
 
     fn load(pairs: &[(&str, &str)]) -> Config {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::load(|name| map.get(name).cloned(), true)
     }
 
     fn full() -> Vec<(&'static str, &'static str)> {
-        vec![
-            ("DISCORD_CLIENT_ID", "123"),
-            ("DISCORD_CLIENT_SECRET", "shh"),
-            ("SECRET_KEY", KEY),
-        ]
+        vec![("DISCORD_CLIENT_ID", "123"), ("DISCORD_CLIENT_SECRET", "shh"), ("SECRET_KEY", KEY)]
     }
 
     #[test]
@@ -276,26 +266,13 @@ mod tests {
         assert_eq!(names, SECRET_NAMES);
         let err = cfg.secrets().unwrap_err();
         assert_eq!(err.problems.len(), 3);
-        assert_eq!(
-            err.problems[2].fix(),
-            "npx wrangler secret put SECRET_KEY (locally: add it to .dev.vars)"
-        );
+        assert_eq!(err.problems[2].fix(), "npx wrangler secret put SECRET_KEY (locally: add it to .dev.vars)");
     }
 
     #[test]
     fn blank_values_count_as_missing() {
-        let cfg = load(&[
-            ("DISCORD_CLIENT_ID", "  "),
-            ("DISCORD_CLIENT_SECRET", "x"),
-            ("SECRET_KEY", KEY),
-        ]);
-        assert_eq!(
-            cfg.problems(),
-            &[Problem {
-                name: "DISCORD_CLIENT_ID",
-                issue: Issue::Missing
-            }]
-        );
+        let cfg = load(&[("DISCORD_CLIENT_ID", "  "), ("DISCORD_CLIENT_SECRET", "x"), ("SECRET_KEY", KEY)]);
+        assert_eq!(cfg.problems(), &[Problem { name: "DISCORD_CLIENT_ID", issue: Issue::Missing }]);
     }
 
     #[test]
@@ -304,10 +281,7 @@ mod tests {
         pairs[2] = ("SECRET_KEY", "0123456789abcdef0123456789abcde"); // 31
         let cfg = load(&pairs);
         assert_eq!(cfg.problems()[0].issue, Issue::TooShort { min: 32 });
-        assert_eq!(
-            cfg.problems()[0].describe(),
-            "SECRET_KEY is shorter than 32 characters"
-        );
+        assert_eq!(cfg.problems()[0].describe(), "SECRET_KEY is shorter than 32 characters");
         assert!(cfg.secrets().is_err());
         pairs[2] = ("SECRET_KEY", "ééééééééééééééééééééééééééééééé"); // 31 chars, 62 bytes
         assert!(!load(&pairs).is_complete());
@@ -319,14 +293,8 @@ mod tests {
         let dbg = format!("{cfg:?}");
         assert!(!dbg.contains(KEY));
         assert!(!dbg.contains("shh"));
-        let err = load(&[("SECRET_KEY", "short-secret-value")])
-            .secrets()
-            .unwrap_err();
-        let all: String = err
-            .problems
-            .iter()
-            .map(|p| p.describe() + &p.fix())
-            .collect();
+        let err = load(&[("SECRET_KEY", "short-secret-value")]).secrets().unwrap_err();
+        let all: String = err.problems.iter().map(|p| p.describe() + &p.fix()).collect();
         assert!(!all.contains("short-secret-value"));
     }
 
@@ -361,21 +329,33 @@ mod tests {
             assert_eq!(cfg.problems()[0].name, "DISCORD_BASE_URL", "{bad}");
             assert!(cfg.secrets().is_err(), "{bad}");
             // Falls back to the real Discord so nothing is sent to the bad URL.
-            assert_eq!(
-                cfg.discord.token, "https://discord.com/api/oauth2/token",
-                "{bad}"
-            );
+            assert_eq!(cfg.discord.token, "https://discord.com/api/oauth2/token", "{bad}");
         }
+    }
+
+    #[test]
+    fn allowed_origins_are_exact_origins() {
+        assert_eq!(parse_origins(""), (vec![], false));
+        assert_eq!(
+            parse_origins(" https://a.example , http://localhost:6274"),
+            (vec!["https://a.example".to_string(), "http://localhost:6274".to_string()], false)
+        );
+        for bad in
+            ["*", "https://a.example/", "https://a.example/path", "ftp://a.example", "a.example", "https://A.example"]
+        {
+            assert!(parse_origins(bad).1, "{bad}");
+        }
+        let mut p = full();
+        p.push(("ALLOWED_ORIGINS", "https://ok.example,*"));
+        let cfg = load(&p);
+        assert_eq!(cfg.allowed_origins, ["https://ok.example"]);
+        assert_eq!(cfg.problems()[0].name, "ALLOWED_ORIGINS");
     }
 
     #[test]
     fn missing_kv_binding_is_a_problem_with_its_fix() {
         let cfg = Config::load(|_| None, false);
-        let kv = cfg
-            .problems()
-            .iter()
-            .find(|p| p.name == KV_BINDING)
-            .expect("kv problem");
+        let kv = cfg.problems().iter().find(|p| p.name == KV_BINDING).expect("kv problem");
         assert!(kv.fix().contains("wrangler kv namespace create"));
     }
 }

@@ -45,21 +45,15 @@ impl AppError {
                 "Page not found",
                 "There is nothing at this address. The MCP endpoint is /mcp.".to_string(),
             ),
-            AppError::MethodNotAllowed { allow } => (
-                "method_not_allowed",
-                "Method not allowed",
-                format!("This address answers only {allow}."),
-            ),
+            AppError::MethodNotAllowed { allow } => {
+                ("method_not_allowed", "Method not allowed", format!("This address answers only {allow}."))
+            }
             AppError::Config(e) => (
                 "server_error",
                 "Server not configured",
                 format!(
                     "The server is not fully configured: {}.",
-                    e.problems
-                        .iter()
-                        .map(|p| p.describe())
-                        .collect::<Vec<_>>()
-                        .join("; ")
+                    e.problems.iter().map(|p| p.describe()).collect::<Vec<_>>().join("; ")
                 ),
             ),
         };
@@ -110,14 +104,8 @@ mod tests {
     fn config_error() -> AppError {
         AppError::Config(ConfigError {
             problems: vec![
-                Problem {
-                    name: "SECRET_KEY",
-                    issue: Issue::TooShort { min: 32 },
-                },
-                Problem {
-                    name: "DISCORD_CLIENT_SECRET",
-                    issue: Issue::Missing,
-                },
+                Problem { name: "SECRET_KEY", issue: Issue::TooShort { min: 32 } },
+                Problem { name: "DISCORD_CLIENT_SECRET", issue: Issue::Missing },
             ],
         })
     }
@@ -134,10 +122,7 @@ mod tests {
             v["missing"][1]["fix"],
             "npx wrangler secret put DISCORD_CLIENT_SECRET (locally: add it to .dev.vars)"
         );
-        assert!(v["error_description"]
-            .as_str()
-            .unwrap()
-            .contains("SECRET_KEY is shorter than 32 characters"));
+        assert!(v["error_description"].as_str().unwrap().contains("SECRET_KEY is shorter than 32 characters"));
     }
 
     #[test]
@@ -145,21 +130,13 @@ mod tests {
         let r = config_error().into_reply(true);
         assert_eq!(r.status, 500);
         assert!(r.header("content-type").unwrap().starts_with("text/html"));
-        assert!(r
-            .header("content-security-policy")
-            .unwrap()
-            .contains("frame-ancestors 'none'"));
-        assert!(r
-            .body
-            .contains("npx wrangler secret put DISCORD_CLIENT_SECRET"));
+        assert!(r.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
+        assert!(r.body.contains("npx wrangler secret put DISCORD_CLIENT_SECRET"));
     }
 
     #[test]
     fn method_not_allowed_carries_allow() {
-        let r = AppError::MethodNotAllowed {
-            allow: "GET, HEAD".into(),
-        }
-        .into_reply(false);
+        let r = AppError::MethodNotAllowed { allow: "GET, HEAD".into() }.into_reply(false);
         assert_eq!(r.status, 405);
         assert_eq!(r.header("allow"), Some("GET, HEAD"));
         let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
@@ -168,9 +145,7 @@ mod tests {
 
     #[test]
     fn not_found_in_both_forms() {
-        let e = AppError::NotFound {
-            path: "/nope".into(),
-        };
+        let e = AppError::NotFound { path: "/nope".into() };
         assert_eq!(e.clone().into_reply(false).status, 404);
         let html = e.into_reply(true);
         assert!(html.body.contains("Page not found"));

@@ -3,6 +3,18 @@
 
 use url::{Host, Url};
 
+/// A request body, read by the runtime adapter up to a limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    Empty,
+    Bytes(Vec<u8>),
+    /// Longer than [`MAX_BODY_BYTES`]; reading stopped there.
+    TooLarge,
+}
+
+/// No route reads more than this; the adapter stops reading beyond it.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
 /// What the handlers need to know about a request.
 #[derive(Debug, Clone)]
 pub struct RequestInfo {
@@ -11,27 +23,30 @@ pub struct RequestInfo {
     pub url: Url,
     /// Header names lower-cased; values as received.
     pub headers: Vec<(String, String)>,
+    pub body: Body,
+    /// Wall-clock time of the request, in milliseconds since the Unix epoch.
+    pub now_ms: u64,
 }
 
 impl RequestInfo {
     pub fn new(method: &str, url: Url, headers: Vec<(String, String)>) -> RequestInfo {
-        let headers = headers
-            .into_iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .collect();
-        RequestInfo {
-            method: method.to_ascii_uppercase(),
-            url,
-            headers,
-        }
+        let headers = headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+        RequestInfo { method: method.to_ascii_uppercase(), url, headers, body: Body::Empty, now_ms: 0 }
+    }
+
+    pub fn with_body(mut self, body: Body) -> RequestInfo {
+        self.body = body;
+        self
+    }
+
+    pub fn with_now(mut self, now_ms: u64) -> RequestInfo {
+        self.now_ms = now_ms;
+        self
     }
 
     /// First value of a header, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// `scheme://host[:port]` of the URL the client used.
@@ -67,8 +82,7 @@ impl Reply {
 
     /// JSON, never cached: every JSON answer here is either an error or per-deployment state.
     pub fn json(status: u16, value: &serde_json::Value) -> Reply {
-        Reply::new(status, "application/json", value.to_string())
-            .with_header("cache-control", "no-store")
+        Reply::new(status, "application/json", value.to_string()).with_header("cache-control", "no-store")
     }
 
     /// An HTML page with the headers every page carries (see [`page_security_headers`]).
@@ -80,11 +94,7 @@ impl Reply {
 
     /// No body (`204`, or `405`/`OPTIONS` answers that only carry headers).
     pub fn empty(status: u16) -> Reply {
-        Reply {
-            status,
-            headers: Vec::new(),
-            body: String::new(),
-        }
+        Reply { status, headers: Vec::new(), body: String::new() }
     }
 
     /// Sets a header, replacing any earlier value of the same name.
@@ -95,10 +105,7 @@ impl Reply {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -134,12 +141,7 @@ pub fn prefers_html(accept: &str) -> bool {
             p.strip_prefix("q=").or_else(|| p.strip_prefix("Q="))
         }) {
             None => 1.0,
-            Some(v) => v
-                .trim()
-                .parse::<f32>()
-                .ok()
-                .filter(|q| q.is_finite() && (0.0..=1.0).contains(q))
-                .unwrap_or(0.0),
+            Some(v) => v.trim().parse::<f32>().ok().filter(|q| q.is_finite() && (0.0..=1.0).contains(q)).unwrap_or(0.0),
         };
         match media.as_str() {
             "text/html" | "application/xhtml+xml" => html = html.max(q),
@@ -180,15 +182,7 @@ mod tests {
 
     #[test]
     fn odd_accept_headers_do_not_panic() {
-        for a in [
-            ";;;",
-            ",,,",
-            "text/html;q=",
-            "text/html;q=1e99",
-            "text/html;q=-1",
-            "\u{0}",
-            "é/é;q=é",
-        ] {
+        for a in [";;;", ",,,", "text/html;q=", "text/html;q=1e99", "text/html;q=-1", "\u{0}", "é/é;q=é"] {
             let _ = prefers_html(a);
         }
         assert!(!prefers_html("text/html;q=1e99"));
@@ -197,22 +191,11 @@ mod tests {
 
     #[test]
     fn loopback_hosts() {
-        for u in [
-            "http://localhost:1",
-            "http://LOCALHOST",
-            "http://127.0.0.1",
-            "http://127.9.9.9:80",
-            "http://[::1]:3",
-        ] {
+        for u in ["http://localhost:1", "http://LOCALHOST", "http://127.0.0.1", "http://127.9.9.9:80", "http://[::1]:3"]
+        {
             assert!(is_loopback(&Url::parse(u).unwrap()), "{u}");
         }
-        for u in [
-            "http://localhost.evil.com",
-            "http://128.0.0.1",
-            "http://[::2]",
-            "http://example.com",
-            "mailto:a@b",
-        ] {
+        for u in ["http://localhost.evil.com", "http://128.0.0.1", "http://[::2]", "http://example.com", "mailto:a@b"] {
             assert!(!is_loopback(&Url::parse(u).unwrap()), "{u}");
         }
     }
@@ -227,9 +210,7 @@ mod tests {
         assert_eq!(req.method, "GET");
         assert_eq!(req.header("ACCEPT"), Some("text/html"));
         assert_eq!(req.origin(), "http://127.0.0.1:8787");
-        let r = Reply::empty(204)
-            .with_header("allow", "GET")
-            .with_header("allow", "POST");
+        let r = Reply::empty(204).with_header("allow", "GET").with_header("allow", "POST");
         assert_eq!(r.headers, vec![("allow", "POST".to_string())]);
     }
 }

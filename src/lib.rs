@@ -8,12 +8,18 @@
 
 pub mod app;
 pub mod config;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod discord;
 pub mod error;
+pub mod guides;
 pub mod http;
+pub mod keys;
+pub mod mcp;
 pub mod pages;
 pub mod routes;
 pub mod store;
+pub mod tools;
 
 #[cfg(target_arch = "wasm32")]
 mod worker_glue;

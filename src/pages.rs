@@ -27,10 +27,7 @@ pub fn style_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
     HASH.get_or_init(|| {
         let digest = Sha256::digest(STYLE.as_bytes());
-        format!(
-            "sha256-{}",
-            base64::engine::general_purpose::STANDARD.encode(digest)
-        )
+        format!("sha256-{}", base64::engine::general_purpose::STANDARD.encode(digest))
     })
 }
 
@@ -80,9 +77,7 @@ pub fn landing(origin: &str, cfg: &Config) -> String {
 
     body.push_str("<div class=\"card\"><h2>Configuration</h2>");
     if cfg.is_complete() {
-        body.push_str(
-            "<p class=\"ok\" id=\"config-status\">Complete: every secret and binding is set.</p>",
-        );
+        body.push_str("<p class=\"ok\" id=\"config-status\">Complete: every secret and binding is set.</p>");
     } else {
         body.push_str(
             "<p class=\"bad\" id=\"config-status\">Incomplete: login will not work until these are fixed.</p><ul>",
@@ -97,16 +92,10 @@ pub fn landing(origin: &str, cfg: &Config) -> String {
         }
         body.push_str("</ul>");
     }
-    let set: Vec<&str> = SECRET_NAMES
-        .iter()
-        .copied()
-        .filter(|n| !cfg.problems().iter().any(|p| p.name == *n))
-        .collect();
+    let set: Vec<&str> =
+        SECRET_NAMES.iter().copied().filter(|n| !cfg.problems().iter().any(|p| p.name == *n)).collect();
     if !set.is_empty() {
-        body.push_str(&format!(
-            "<p class=\"muted\">Set: {}.</p>",
-            escape(&set.join(", "))
-        ));
+        body.push_str(&format!("<p class=\"muted\">Set: {}.</p>", escape(&set.join(", "))));
     }
     if cfg.discord_is_local {
         body.push_str(&format!(

@@ -7,6 +7,8 @@ use crate::error::AppError;
 pub enum Route {
     Landing,
     Health,
+    /// `POST /mcp` and its alias `POST /`.
+    Mcp,
     /// `OPTIONS` on a known path: `204` with `Allow`.
     Options {
         allow: &'static str,
@@ -17,16 +19,21 @@ pub enum Route {
 type Entry = (&'static str, &'static str, &'static [(&'static str, Route)]);
 
 const TABLE: &[Entry] = &[
-    ("/", "GET, HEAD, OPTIONS", &[("GET", Route::Landing)]),
+    // Some clients post MCP messages to the base URL; browsers get the landing page.
+    ("/", "GET, HEAD, POST, OPTIONS", &[("GET", Route::Landing), ("POST", Route::Mcp)]),
+    ("/mcp", "POST, OPTIONS", &[("POST", Route::Mcp)]),
     ("/health", "GET, HEAD, OPTIONS", &[("GET", Route::Health)]),
 ];
+
+/// Paths that serve the MCP endpoint (their `OPTIONS` is a CORS preflight).
+pub fn is_mcp_path(path: &str) -> bool {
+    matches!(path, "/" | "/mcp")
+}
 
 /// Finds the handler for a method and path; the path must match exactly.
 pub fn resolve(method: &str, path: &str) -> Result<Route, AppError> {
     let Some((_, allow, handlers)) = TABLE.iter().find(|(p, _, _)| *p == path) else {
-        return Err(AppError::NotFound {
-            path: path.to_string(),
-        });
+        return Err(AppError::NotFound { path: path.to_string() });
     };
     let method = if method == "HEAD" { "GET" } else { method };
     if method == "OPTIONS" {
@@ -36,9 +43,7 @@ pub fn resolve(method: &str, path: &str) -> Result<Route, AppError> {
         .iter()
         .find(|(m, _)| *m == method)
         .map(|(_, r)| *r)
-        .ok_or_else(|| AppError::MethodNotAllowed {
-            allow: allow.to_string(),
-        })
+        .ok_or_else(|| AppError::MethodNotAllowed { allow: allow.to_string() })
 }
 
 #[cfg(test)]
@@ -48,39 +53,24 @@ mod tests {
     #[test]
     fn known_routes() {
         assert_eq!(resolve("GET", "/"), Ok(Route::Landing));
-        assert_eq!(resolve("HEAD", "/health"), Ok(Route::Health));
+        assert_eq!(resolve("POST", "/"), Ok(Route::Mcp));
+        assert_eq!(resolve("POST", "/mcp"), Ok(Route::Mcp));
+        assert_eq!(resolve("GET", "/mcp"), Err(AppError::MethodNotAllowed { allow: "POST, OPTIONS".into() }));
         assert_eq!(
-            resolve("OPTIONS", "/health"),
-            Ok(Route::Options {
-                allow: "GET, HEAD, OPTIONS"
-            })
+            resolve("DELETE", "/"),
+            Err(AppError::MethodNotAllowed { allow: "GET, HEAD, POST, OPTIONS".into() })
         );
+        assert_eq!(resolve("HEAD", "/health"), Ok(Route::Health));
+        assert_eq!(resolve("OPTIONS", "/health"), Ok(Route::Options { allow: "GET, HEAD, OPTIONS" }));
     }
 
     #[test]
     fn unknown_paths_and_methods() {
-        assert!(matches!(
-            resolve("GET", "/nope"),
-            Err(AppError::NotFound { .. })
-        ));
-        assert!(matches!(
-            resolve("GET", "/health/"),
-            Err(AppError::NotFound { .. })
-        ));
-        assert!(matches!(
-            resolve("GET", "/HEALTH"),
-            Err(AppError::NotFound { .. })
-        ));
-        assert_eq!(
-            resolve("POST", "/health"),
-            Err(AppError::MethodNotAllowed {
-                allow: "GET, HEAD, OPTIONS".into()
-            })
-        );
-        assert!(matches!(
-            resolve("get", "/"),
-            Err(AppError::MethodNotAllowed { .. })
-        ));
+        assert!(matches!(resolve("GET", "/nope"), Err(AppError::NotFound { .. })));
+        assert!(matches!(resolve("GET", "/health/"), Err(AppError::NotFound { .. })));
+        assert!(matches!(resolve("GET", "/HEALTH"), Err(AppError::NotFound { .. })));
+        assert_eq!(resolve("POST", "/health"), Err(AppError::MethodNotAllowed { allow: "GET, HEAD, OPTIONS".into() }));
+        assert!(matches!(resolve("get", "/"), Err(AppError::MethodNotAllowed { .. })));
     }
 
     #[test]

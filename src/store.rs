@@ -58,9 +58,7 @@ impl Store for MemoryStore {
 
     async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
         check_key(key)?;
-        self.entries
-            .borrow_mut()
-            .insert(key.to_string(), (value.to_string(), ttl.map(storage_ttl)));
+        self.entries.borrow_mut().insert(key.to_string(), (value.to_string(), ttl.map(storage_ttl)));
         Ok(())
     }
 
@@ -94,19 +92,12 @@ mod tests {
             assert_eq!(s.get("a").await, Ok(None));
             s.put("a", "1", Some(5)).await.unwrap();
             assert_eq!(s.get("a").await, Ok(Some("1".into())));
-            assert_eq!(
-                s.entries.borrow()["a"].1,
-                Some(60),
-                "TTL rounded up to KV's minimum"
-            );
+            assert_eq!(s.entries.borrow()["a"].1, Some(60), "TTL rounded up to KV's minimum");
             s.delete("a").await.unwrap();
             assert_eq!(s.get("a").await, Ok(None));
             let long = "k".repeat(513);
             assert_eq!(s.put(&long, "v", None).await, Err(StoreError::KeyTooLong));
-            assert!(
-                s.entries.borrow().is_empty(),
-                "nothing written on a rejected key"
-            );
+            assert!(s.entries.borrow().is_empty(), "nothing written on a rejected key");
         });
     }
 }

@@ -25,15 +25,16 @@ export function completeBindings(discordUrl, extra = {}) {
 
 /**
  * Starts the built Worker. `bindings` are its vars and secrets; `kv: false` leaves the
- * OAUTH_KV binding out. Resolves to { url, mf, kv(), close() }.
+ * OAUTH_KV binding out; `buildDir: 'build-conformance'` runs the conformance build.
+ * Resolves to { url, mf, kv(), close() }.
  */
-export async function startWorker({ bindings = {}, kv = true } = {}) {
+export async function startWorker({ bindings = {}, kv = true, buildDir = 'build', port = 0 } = {}) {
   const mf = new Miniflare({
     host: '127.0.0.1',
-    port: 0,
+    port,
     modules: true,
-    scriptPath: path.join(ROOT, 'build', 'index.js'),
-    modulesRoot: path.join(ROOT, 'build'),
+    scriptPath: path.join(ROOT, buildDir, 'index.js'),
+    modulesRoot: path.join(ROOT, buildDir),
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
     compatibilityDate: COMPATIBILITY_DATE,
     bindings,

@@ -1,0 +1,555 @@
+//! Streamable HTTP for every supported version, statelessly: each POST is judged on its own
+//! headers and body, so any isolate can serve any request. No session id is ever issued.
+
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+use super::jsonrpc::{
+    parse_message, result_response, Message, RpcError, HEADER_MISMATCH, INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR,
+    UNSUPPORTED_PROTOCOL_VERSION,
+};
+use super::server::{self, Context, Failed, Handled, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION};
+use super::tool::Caller;
+use super::version::{supported_strings, Version};
+use crate::http::{Body, Reply, RequestInfo, MAX_BODY_BYTES};
+use crate::keys::Key;
+
+/// Headers a browser client may send; answered in CORS preflights.
+const CORS_ALLOW_HEADERS: &str =
+    "authorization, content-type, accept, mcp-protocol-version, mcp-method, mcp-name, mcp-session-id, last-event-id";
+
+/// What the endpoint needs from configuration and authentication.
+pub struct Endpoint<'a> {
+    pub allowed_origins: &'a [String],
+    pub caller: Option<&'a Caller>,
+    pub state_key: Option<&'a Key>,
+}
+
+/// A JSON-RPC error outside any request: `id` null, an HTTP status.
+fn transport_error(status: u16, code: i64, message: &str) -> Reply {
+    Reply::json(status, &RpcError::new(code, message).to_response(None))
+}
+
+/// Whether `accept` admits a media type (`type/subtype`), through wildcards and q > 0.
+fn accepts(accept: Option<&str>, media: &str) -> bool {
+    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
+        return true;
+    };
+    let major = media.split('/').next().unwrap_or("");
+    accept.split(',').any(|range| {
+        let mut parts = range.split(';');
+        let m = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let zero = parts.any(|p| {
+            let p = p.trim();
+            p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")).and_then(|q| q.trim().parse::<f32>().ok())
+                == Some(0.0)
+        });
+        !zero && (m == media || m == "*/*" || m == format!("{major}/*"))
+    })
+}
+
+/// The origin check of every MCP version: a present `Origin` must be this server's own or
+/// one the operator allowed. Returns the origin to name in CORS headers, if any.
+pub fn check_origin<'r>(req: &'r RequestInfo, allowed: &[String]) -> Result<Option<&'r str>, Reply> {
+    let Some(origin) = req.header("origin") else {
+        return Ok(None);
+    };
+    if origin == req.origin() || allowed.iter().any(|a| a == origin) {
+        Ok(Some(origin))
+    } else {
+        Err(transport_error(
+            403,
+            INVALID_REQUEST,
+            "Origin not allowed. Add it to ALLOWED_ORIGINS to let that site connect.",
+        ))
+    }
+}
+
+/// CORS headers for an allowed cross-origin caller.
+pub fn with_cors(reply: Reply, origin: Option<&str>, req: &RequestInfo) -> Reply {
+    match origin {
+        Some(o) if o != req.origin() => reply
+            .with_header("access-control-allow-origin", o)
+            .with_header("access-control-expose-headers", "www-authenticate, mcp-session-id, mcp-protocol-version")
+            .with_header("vary", "Origin"),
+        _ => reply,
+    }
+}
+
+/// `OPTIONS` on the MCP endpoint: a CORS preflight for allowed origins.
+pub fn preflight(req: &RequestInfo, ep: &Endpoint, allow: &str) -> Reply {
+    match check_origin(req, ep.allowed_origins) {
+        Err(reply) => reply,
+        Ok(origin) => {
+            let reply = Reply::empty(204).with_header("allow", allow);
+            match origin {
+                Some(o) if o != req.origin() => with_cors(reply, Some(o), req)
+                    .with_header("access-control-allow-methods", "POST, OPTIONS")
+                    .with_header("access-control-allow-headers", CORS_ALLOW_HEADERS)
+                    .with_header("access-control-max-age", "86400"),
+                _ => reply,
+            }
+        }
+    }
+}
+
+/// `POST /mcp`.
+pub fn post(req: &RequestInfo, ep: &Endpoint) -> Reply {
+    let origin = match check_origin(req, ep.allowed_origins) {
+        Ok(o) => o,
+        Err(reply) => return reply,
+    };
+    with_cors(post_checked(req, ep), origin, req)
+}
+
+fn post_checked(req: &RequestInfo, ep: &Endpoint) -> Reply {
+    let content_type = req.header("content-type").unwrap_or("");
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    if !media.eq_ignore_ascii_case("application/json") {
+        return transport_error(415, INVALID_REQUEST, "Content-Type must be application/json");
+    }
+    let accept = req.header("accept");
+    let sse = accepts(accept, "text/event-stream");
+    if !sse && !accepts(accept, "application/json") {
+        return transport_error(406, INVALID_REQUEST, "Accept must admit application/json or text/event-stream");
+    }
+    let bytes = match &req.body {
+        Body::TooLarge => {
+            return transport_error(
+                413,
+                INVALID_REQUEST,
+                &format!("Request body is larger than {MAX_BODY_BYTES} bytes"),
+            )
+        }
+        Body::Bytes(b) if b.len() > MAX_BODY_BYTES => {
+            return transport_error(
+                413,
+                INVALID_REQUEST,
+                &format!("Request body is larger than {MAX_BODY_BYTES} bytes"),
+            )
+        }
+        Body::Bytes(b) => b.as_slice(),
+        Body::Empty => &[],
+    };
+    let parsed: Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(_) => return transport_error(400, PARSE_ERROR, "Parse error: the body is not valid JSON"),
+    };
+    let header_version = req.header("mcp-protocol-version").map(str::trim);
+    let origin = req.origin();
+    let cx =
+        |version| Context { version, origin: &origin, now_ms: req.now_ms, caller: ep.caller, state_key: ep.state_key };
+
+    match parsed {
+        Value::Array(items) => batch(items, header_version, sse, &cx),
+        single => {
+            let msg = match parse_message(&single) {
+                Ok(m) => m,
+                Err(inv) => return Reply::json(400, &inv.error.to_response(inv.id.as_ref())),
+            };
+            match msg {
+                Message::Request { id, method, params } => {
+                    let outcome = resolve_version(header_version, &method, &params)
+                        .and_then(|v| check_headers(req, v, &method, &params).map(|()| v))
+                        .and_then(|v| server::handle(&method, &params, &cx(v)));
+                    respond(&id, outcome, sse)
+                }
+                Message::Notification { .. } => Reply::empty(202),
+                Message::Response { .. } if header_version == Some(Version::V2026_07_28.as_str()) => {
+                    transport_error(400, INVALID_REQUEST, "This server sends no requests, so it takes no responses")
+                }
+                Message::Response { .. } => Reply::empty(202),
+            }
+        }
+    }
+}
+
+fn protocol_version_of(params: &Map<String, Value>) -> Option<&Value> {
+    params.get("_meta").and_then(|m| m.get(META_PROTOCOL_VERSION))
+}
+
+fn unsupported(requested: &str, code: i64) -> Failed {
+    Failed {
+        error: RpcError::new(code, "Unsupported protocol version")
+            .with_data(json!({ "supported": supported_strings(), "requested": requested })),
+        status: 400,
+    }
+}
+
+fn bad_request(code: i64, message: String) -> Failed {
+    Failed { error: RpcError::new(code, message), status: 400 }
+}
+
+/// Which version governs this request: `_meta` for 2026-07-28 requests (which must agree with
+/// the header), the header for 2025-x ones (missing: 2025-03-26), and `initialize` always
+/// selects the 2025 handshake.
+pub fn resolve_version(header: Option<&str>, method: &str, params: &Map<String, Value>) -> Result<Version, Failed> {
+    if let Some(meta) = protocol_version_of(params) {
+        let Some(meta) = meta.as_str() else {
+            return Err(bad_request(INVALID_PARAMS, format!("_meta[\"{META_PROTOCOL_VERSION}\"] must be a string")));
+        };
+        if header != Some(meta) {
+            return Err(bad_request(
+                HEADER_MISMATCH,
+                format!(
+                    "Header mismatch: MCP-Protocol-Version header {} does not match _meta protocol version '{meta}'",
+                    header.map_or("is missing".to_string(), |h| format!("'{h}'"))
+                ),
+            ));
+        }
+        return Version::parse(meta).ok_or_else(|| unsupported(meta, UNSUPPORTED_PROTOCOL_VERSION));
+    }
+    if method == "initialize" {
+        return Ok(Version::V2025_03_26); // negotiated from the params by `initialize` itself
+    }
+    match header {
+        None => Ok(Version::V2025_03_26),
+        Some(h) => match Version::parse(h) {
+            None => Err(unsupported(h, INVALID_REQUEST)),
+            Some(v) if v.is_stateless() => Err(bad_request(
+                INVALID_PARAMS,
+                format!("Requests of protocol version {h} must carry _meta[\"{META_PROTOCOL_VERSION}\"]"),
+            )),
+            Some(v) => Ok(v),
+        },
+    }
+}
+
+/// Decodes an `Mcp-Name`-style header value: plain ASCII, or `=?base64?…?=` for anything else.
+pub fn decode_header_value(raw: &str) -> Option<String> {
+    match raw.strip_prefix("=?base64?").and_then(|r| r.strip_suffix("?=")) {
+        Some(b64) => {
+            let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+            String::from_utf8(bytes).ok()
+        }
+        None => Some(raw.to_string()),
+    }
+}
+
+/// 2026-07-28: `Mcp-Method` and `Mcp-Name` must repeat the body, and `_meta` must carry the
+/// client's capabilities.
+fn check_headers(req: &RequestInfo, v: Version, method: &str, params: &Map<String, Value>) -> Result<(), Failed> {
+    if !v.is_stateless() {
+        return Ok(());
+    }
+    match req.header("mcp-method").and_then(decode_header_value) {
+        Some(h) if h == method => {}
+        Some(h) => {
+            return Err(bad_request(
+                HEADER_MISMATCH,
+                format!("Header mismatch: Mcp-Method header value '{h}' does not match body value '{method}'"),
+            ))
+        }
+        None => return Err(bad_request(HEADER_MISMATCH, "Header mismatch: the Mcp-Method header is required".into())),
+    }
+    let name_key = match method {
+        "tools/call" | "prompts/get" => Some("name"),
+        "resources/read" => Some("uri"),
+        _ => None,
+    };
+    if let Some(body_name) = name_key.and_then(|k| params.get(k)).and_then(Value::as_str) {
+        match req.header("mcp-name").map(decode_header_value) {
+            Some(Some(h)) if h == body_name => {}
+            Some(Some(h)) => {
+                return Err(bad_request(
+                    HEADER_MISMATCH,
+                    format!("Header mismatch: Mcp-Name header value '{h}' does not match body value '{body_name}'"),
+                ))
+            }
+            Some(None) => {
+                return Err(bad_request(
+                    HEADER_MISMATCH,
+                    "Header mismatch: the Mcp-Name header is not valid base64".into(),
+                ))
+            }
+            None => {
+                return Err(bad_request(HEADER_MISMATCH, "Header mismatch: the Mcp-Name header is required".into()))
+            }
+        }
+    }
+    match params.get("_meta").and_then(|m| m.get(META_CLIENT_CAPABILITIES)) {
+        Some(Value::Object(_)) => Ok(()),
+        _ => Err(bad_request(
+            INVALID_PARAMS,
+            format!("_meta[\"{META_CLIENT_CAPABILITIES}\"] is required (an object; {{}} declares none)"),
+        )),
+    }
+}
+
+/// The HTTP answer to one request: JSON, or SSE carrying its notifications first.
+fn respond(id: &Value, outcome: Result<Handled, Failed>, sse: bool) -> Reply {
+    match outcome {
+        Err(f) => Reply::json(f.status, &f.error.to_response(Some(id))),
+        Ok(h) if h.notifications.is_empty() || !sse => Reply::json(200, &result_response(id, h.result)),
+        Ok(h) => event_stream(h.notifications.iter().chain([&result_response(id, h.result)])),
+    }
+}
+
+fn event_stream<'a>(messages: impl Iterator<Item = &'a Value>) -> Reply {
+    let body: String = messages.map(|m| format!("event: message\ndata: {m}\n\n")).collect();
+    Reply::new(200, "text/event-stream", body)
+        .with_header("cache-control", "no-cache")
+        .with_header("x-accel-buffering", "no")
+}
+
+/// A 2025-03-26 JSON-RPC batch.
+fn batch<'a>(items: Vec<Value>, header: Option<&str>, sse: bool, cx: &dyn Fn(Version) -> Context<'a>) -> Reply {
+    let version = match header.map(|h| (h, Version::parse(h))) {
+        None => Version::V2025_03_26,
+        Some((_, Some(v))) => v,
+        Some((h, None)) => return Reply::json(400, &unsupported(h, INVALID_REQUEST).error.to_response(None)),
+    };
+    if !version.allows_batches() {
+        return transport_error(
+            400,
+            INVALID_REQUEST,
+            &format!(
+                "JSON-RPC batches are not supported in protocol version {}; send one message per request",
+                version.as_str()
+            ),
+        );
+    }
+    if items.is_empty() {
+        return transport_error(400, INVALID_REQUEST, "An empty batch is not a valid request");
+    }
+    let mut notifications = Vec::new();
+    let mut responses = Vec::new();
+    for item in &items {
+        match parse_message(item) {
+            Err(inv) => responses.push(inv.error.to_response(inv.id.as_ref())),
+            Ok(Message::Request { id, method, .. }) if method == "initialize" => responses
+                .push(RpcError::new(INVALID_REQUEST, "initialize must not be part of a batch").to_response(Some(&id))),
+            Ok(Message::Request { id, method, params }) => match server::handle(&method, &params, &cx(version)) {
+                Ok(h) => {
+                    notifications.extend(h.notifications);
+                    responses.push(result_response(&id, h.result));
+                }
+                Err(f) => responses.push(f.error.to_response(Some(&id))),
+            },
+            Ok(_) => {}
+        }
+    }
+    if responses.is_empty() {
+        Reply::empty(202)
+    } else if sse && !notifications.is_empty() {
+        let all = Value::Array(responses);
+        event_stream(notifications.iter().chain([&all]))
+    } else {
+        Reply::json(200, &Value::Array(responses))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use url::Url;
+
+    const JSON_SSE: &str = "application/json, text/event-stream";
+
+    fn req(path: &str, headers: &[(&str, &str)], body: &str) -> RequestInfo {
+        let mut h: Vec<(String, String)> = vec![("content-type".into(), "application/json".into())];
+        for (k, v) in headers {
+            h.retain(|(hk, _)| !hk.eq_ignore_ascii_case(k));
+            h.push((k.to_string(), v.to_string()));
+        }
+        RequestInfo::new("POST", Url::parse("http://127.0.0.1:8787").unwrap().join(path).unwrap(), h)
+            .with_body(Body::Bytes(body.as_bytes().to_vec()))
+            .with_now(1_785_240_000_000)
+    }
+
+    fn post_with(headers: &[(&str, &str)], body: &str) -> Reply {
+        let allowed = vec!["https://allowed.example".to_string()];
+        post(&req("/mcp", headers, body), &Endpoint { allowed_origins: &allowed, caller: None, state_key: None })
+    }
+
+    fn json_of(r: &Reply) -> Value {
+        serde_json::from_str(&r.body).unwrap()
+    }
+
+    /// Headers and body of a well-formed 2026-07-28 request.
+    fn modern(method: &str, name: Option<&str>, params: Value) -> (Vec<(&'static str, String)>, String) {
+        let mut p = params;
+        p["_meta"] = json!({ META_PROTOCOL_VERSION: "2026-07-28", META_CLIENT_CAPABILITIES: {} });
+        let mut h = vec![("mcp-protocol-version", "2026-07-28".to_string()), ("mcp-method", method.to_string())];
+        if let Some(n) = name {
+            h.push(("mcp-name", n.to_string()));
+        }
+        (h, json!({ "jsonrpc": "2.0", "id": 7, "method": method, "params": p }).to_string())
+    }
+
+    fn send(h: &[(&'static str, String)], body: &str) -> Reply {
+        let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        post_with(&h, body)
+    }
+
+    #[test]
+    fn http_hygiene() {
+        let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+        assert_eq!(post_with(&[("origin", "https://evil.example")], ping).status, 403);
+        assert_eq!(post_with(&[("origin", "http://127.0.0.1:8787")], ping).status, 200);
+        let allowed = post_with(&[("origin", "https://allowed.example")], ping);
+        assert_eq!(allowed.header("access-control-allow-origin"), Some("https://allowed.example"));
+        assert_eq!(post_with(&[("content-type", "text/plain")], ping).status, 415);
+        assert_eq!(post_with(&[("content-type", "application/json; charset=utf-8")], ping).status, 200);
+        assert_eq!(post_with(&[("accept", "text/html")], ping).status, 406);
+        assert_eq!(post_with(&[("accept", "application/json;q=0, text/event-stream;q=0")], ping).status, 406);
+        assert_eq!(post_with(&[("accept", "*/*")], ping).status, 200);
+        let big = "x".repeat(MAX_BODY_BYTES + 1);
+        assert_eq!(post_with(&[], &big).status, 413);
+        let mut r = req("/mcp", &[], "");
+        r.body = Body::TooLarge;
+        assert_eq!(post(&r, &Endpoint { allowed_origins: &[], caller: None, state_key: None }).status, 413);
+    }
+
+    #[test]
+    fn json_rpc_errors_have_the_right_codes_and_statuses() {
+        let parse = post_with(&[], "{not json");
+        assert_eq!((parse.status, json_of(&parse)["error"]["code"].as_i64()), (400, Some(PARSE_ERROR)));
+        let truncated = post_with(&[], r#"{"jsonrpc":"2.0","id":1,"method":"pi"#);
+        assert_eq!(json_of(&truncated)["error"]["code"], PARSE_ERROR);
+        let invalid = post_with(&[], r#"{"jsonrpc":"2.0","id":9,"method":5}"#);
+        assert_eq!((invalid.status, json_of(&invalid)["id"].as_i64()), (400, Some(9)));
+        let unknown = post_with(&[], r#"{"jsonrpc":"2.0","id":1,"method":"nope"}"#);
+        assert_eq!((unknown.status, json_of(&unknown)["error"]["code"].as_i64()), (200, Some(-32601)));
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert_eq!(post_with(&[], &deep).status, 400, "recursion limit, not a crash");
+    }
+
+    #[test]
+    fn notifications_and_responses_are_accepted_without_body() {
+        let n = post_with(&[], r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+        assert_eq!((n.status, n.body.as_str()), (202, ""));
+        let r = post_with(&[], r#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
+        assert_eq!(r.status, 202);
+        let modern = post_with(&[("mcp-protocol-version", "2026-07-28")], r#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
+        assert_eq!(modern.status, 400);
+    }
+
+    #[test]
+    fn legacy_version_header() {
+        let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+        assert_eq!(post_with(&[("mcp-protocol-version", "2025-06-18")], ping).status, 200);
+        let bad = post_with(&[("mcp-protocol-version", "1999-01-01")], ping);
+        assert_eq!(bad.status, 400);
+        assert_eq!(json_of(&bad)["error"]["data"]["requested"], "1999-01-01");
+        let init = post_with(
+            &[],
+            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}"#,
+        );
+        assert_eq!(json_of(&init)["result"]["protocolVersion"], "2025-06-18");
+        assert!(init.header("mcp-session-id").is_none(), "stateless: no session");
+    }
+
+    #[test]
+    fn batches_only_in_2025_03_26() {
+        let batch = r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"},{"jsonrpc":"2.0","id":2,"method":"nope"},{"bad":1}]"#;
+        let r = post_with(&[], batch);
+        assert_eq!(r.status, 200);
+        let v = json_of(&r);
+        assert_eq!(v.as_array().unwrap().len(), 3);
+        assert_eq!(v[0]["result"], json!({}));
+        assert_eq!(v[1]["error"]["code"], -32601);
+        assert_eq!(v[2]["error"]["code"], INVALID_REQUEST);
+        let refused = post_with(&[("mcp-protocol-version", "2025-11-25")], batch);
+        assert_eq!(refused.status, 400);
+        assert!(json_of(&refused)["error"]["message"].as_str().unwrap().contains("batches are not supported"));
+        assert_eq!(post_with(&[], "[]").status, 400);
+        assert_eq!(post_with(&[], r#"[{"jsonrpc":"2.0","method":"notifications/x"}]"#).status, 202);
+        let init = json_of(&post_with(
+            &[],
+            r#"[{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26"}}]"#,
+        ));
+        assert_eq!(init[0]["error"]["code"], INVALID_REQUEST);
+    }
+
+    #[test]
+    fn stateless_2026_requests() {
+        let (h, b) = modern("tools/call", Some("echo"), json!({"name": "echo", "arguments": {"message": "hi"}}));
+        let ok = send(&h, &b);
+        assert_eq!(ok.status, 200, "{}", ok.body);
+        assert_eq!(json_of(&ok)["result"]["structuredContent"]["message"], "hi");
+
+        let (h, b) = modern("server/discover", None, json!({}));
+        assert_eq!(json_of(&send(&h, &b))["result"]["supportedVersions"][0], "2026-07-28");
+
+        let (h, b) = modern("nope", None, json!({}));
+        let nf = send(&h, &b);
+        assert_eq!(
+            (nf.status, json_of(&nf)["error"]["code"].as_i64(), json_of(&nf)["id"].as_i64()),
+            (404, Some(-32601), Some(7))
+        );
+    }
+
+    #[test]
+    fn stateless_2026_header_rules() {
+        let code = |r: &Reply| (r.status, json_of(r)["error"]["code"].as_i64().unwrap());
+        let (mut h, b) = modern("tools/call", Some("echo"), json!({"name": "echo", "arguments": {"message": "hi"}}));
+        h[1].1 = "tools/list".into();
+        assert_eq!(code(&send(&h, &b)), (400, HEADER_MISMATCH));
+        h.remove(1);
+        assert_eq!(code(&send(&h, &b)), (400, HEADER_MISMATCH));
+
+        let (mut h, b) = modern("tools/call", Some("add"), json!({"name": "echo", "arguments": {"message": "hi"}}));
+        assert_eq!(code(&send(&h, &b)), (400, HEADER_MISMATCH));
+        h[2].1 = "=?base64?ZWNobw==?=".into(); // "echo"
+        assert_eq!(send(&h, &b).status, 200);
+        h.remove(2);
+        assert_eq!(code(&send(&h, &b)), (400, HEADER_MISMATCH));
+
+        // Header and _meta disagree: mismatch. Both name an unknown version: unsupported.
+        let (mut h, b) = modern("tools/list", None, json!({}));
+        h[0].1 = "2025-11-25".into();
+        assert_eq!(code(&send(&h, &b)), (400, HEADER_MISMATCH));
+        let b2 = b.replace("2026-07-28", "v999.0.0");
+        h[0].1 = "v999.0.0".into();
+        let unsup = send(&h, &b2);
+        assert_eq!(code(&unsup), (400, UNSUPPORTED_PROTOCOL_VERSION));
+        assert_eq!(json_of(&unsup)["error"]["data"]["requested"], "v999.0.0");
+        assert_eq!(json_of(&unsup)["error"]["data"]["supported"][0], "2026-07-28");
+
+        // The 2026 header without _meta, or _meta without capabilities: invalid params.
+        let bare = post_with(
+            &[("mcp-protocol-version", "2026-07-28"), ("mcp-method", "server/discover")],
+            r#"{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{}}"#,
+        );
+        assert_eq!(code(&bare), (400, INVALID_PARAMS));
+        let no_caps = post_with(
+            &[("mcp-protocol-version", "2026-07-28"), ("mcp-method", "server/discover")],
+            r#"{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+        );
+        assert_eq!(code(&no_caps), (400, INVALID_PARAMS));
+    }
+
+    #[test]
+    fn header_values_decode() {
+        assert_eq!(decode_header_value("echo").as_deref(), Some("echo"));
+        assert_eq!(decode_header_value("=?base64?w6k=?=").as_deref(), Some("é"));
+        assert_eq!(decode_header_value("=?base64?!!!?="), None);
+        assert_eq!(decode_header_value("=?base64?/w==?="), None, "not UTF-8");
+    }
+
+    #[test]
+    fn sse_only_when_there_are_notifications_and_the_client_accepts_it() {
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"message":"x"},"_meta":{"progressToken":"p"}}}"#;
+        let r = post_with(&[("accept", JSON_SSE)], body);
+        assert_eq!(r.header("content-type"), Some("application/json"), "echo sends no progress");
+        assert!(accepts(Some(JSON_SSE), "text/event-stream"));
+        assert!(!accepts(Some("application/json"), "text/event-stream"));
+        assert!(accepts(Some("text/*"), "text/event-stream"));
+        assert!(accepts(None, "application/json"));
+    }
+
+    #[test]
+    fn preflight_for_allowed_origins_only() {
+        let allowed = vec!["https://allowed.example".to_string()];
+        let ep = Endpoint { allowed_origins: &allowed, caller: None, state_key: None };
+        let mut r = req("/mcp", &[("origin", "https://allowed.example")], "");
+        r.method = "OPTIONS".into();
+        let ok = preflight(&r, &ep, "POST, OPTIONS");
+        assert_eq!(ok.status, 204);
+        assert!(ok.header("access-control-allow-headers").unwrap().contains("mcp-protocol-version"));
+        let mut evil = req("/mcp", &[("origin", "https://evil.example")], "");
+        evil.method = "OPTIONS".into();
+        assert_eq!(preflight(&evil, &ep, "POST, OPTIONS").status, 403);
+    }
+}

@@ -1,0 +1,219 @@
+//! The tools this server offers. Each is one function and one `Tool` constant beside it, with
+//! its schemas; adding a tool means writing both and listing the constant in [`TOOLS`].
+
+use serde_json::json;
+
+use crate::mcp::tool::{Args, Call, Hints, Output, Tool, ToolError};
+use crate::mcp::version::SUPPORTED;
+
+/// Every tool, in the order `tools/list` returns them.
+pub const TOOLS: &[Tool] = &[ECHO, ADD, GET_TIME, SERVER_INFO, HELLO];
+
+pub const ECHO: Tool = Tool {
+    name: "echo",
+    title: "Echo",
+    description:
+        "Returns the message it is given, and its length in characters. Useful to check that the connection works.",
+    input_schema: r#"{
+        "type": "object",
+        "properties": { "message": { "type": "string", "description": "Text to send back", "maxLength": 100000 } },
+        "required": ["message"],
+        "additionalProperties": false
+    }"#,
+    output_schema: Some(
+        r#"{
+        "type": "object",
+        "properties": {
+            "message": { "type": "string" },
+            "length": { "type": "integer", "description": "Length in Unicode characters" }
+        },
+        "required": ["message", "length"]
+    }"#,
+    ),
+    hints: Hints::PURE,
+    run: echo,
+};
+
+fn echo(args: &Args, _call: &Call) -> Result<Output, ToolError> {
+    let message = args.str("message")?;
+    Ok(Output::data(json!({ "message": message, "length": message.chars().count() })))
+}
+
+pub const ADD: Tool = Tool {
+    name: "add",
+    title: "Add two numbers",
+    description: "Adds two numbers and returns the sum.",
+    input_schema: r#"{
+        "type": "object",
+        "properties": {
+            "a": { "type": "number", "description": "First addend" },
+            "b": { "type": "number", "description": "Second addend" }
+        },
+        "required": ["a", "b"],
+        "additionalProperties": false
+    }"#,
+    output_schema: Some(r#"{ "type": "object", "properties": { "sum": { "type": "number" } }, "required": ["sum"] }"#),
+    hints: Hints::PURE,
+    run: add,
+};
+
+fn add(args: &Args, _call: &Call) -> Result<Output, ToolError> {
+    let sum = args.number("a")? + args.number("b")?;
+    if !sum.is_finite() {
+        return Err(ToolError("the sum is too large to represent".into()));
+    }
+    Ok(Output::data(json!({ "sum": sum })))
+}
+
+pub const GET_TIME: Tool = Tool {
+    name: "get_time",
+    title: "Current time",
+    description: "Returns the current time in UTC, as ISO 8601 text and as Unix time in seconds.",
+    input_schema: r#"{ "type": "object", "properties": {}, "additionalProperties": false }"#,
+    output_schema: Some(
+        r#"{
+        "type": "object",
+        "properties": {
+            "utc": { "type": "string", "description": "ISO 8601, e.g. 2026-07-28T12:00:00.000Z" },
+            "unix": { "type": "integer", "description": "Seconds since 1970-01-01T00:00:00Z" }
+        },
+        "required": ["utc", "unix"]
+    }"#,
+    ),
+    hints: Hints::READ_ONLY,
+    run: get_time,
+};
+
+fn get_time(_args: &Args, call: &Call) -> Result<Output, ToolError> {
+    Ok(Output::data(json!({ "utc": iso8601(call.now_ms), "unix": call.now_ms / 1000 })))
+}
+
+pub const SERVER_INFO: Tool = Tool {
+    name: "server_info",
+    title: "About this server",
+    description:
+        "Describes this server: name, version, the MCP protocol versions it speaks, and how authentication works.",
+    input_schema: r#"{ "type": "object", "properties": {}, "additionalProperties": false }"#,
+    output_schema: Some(
+        r#"{
+        "type": "object",
+        "properties": {
+            "name": { "type": "string" },
+            "version": { "type": "string" },
+            "protocolVersions": { "type": "array", "items": { "type": "string" } },
+            "negotiatedVersion": { "type": "string" },
+            "mcpUrl": { "type": "string" },
+            "authentication": { "type": "string" }
+        },
+        "required": ["name", "version", "protocolVersions", "negotiatedVersion", "mcpUrl", "authentication"]
+    }"#,
+    ),
+    hints: Hints::PURE,
+    run: server_info,
+};
+
+/// How a client gets access; kept in one place so `server_info` and the guides agree.
+pub const AUTHENTICATION: &str =
+    "None yet: the MCP endpoint is open. OAuth 2.1 with Discord login protects it once configured.";
+
+fn server_info(_args: &Args, call: &Call) -> Result<Output, ToolError> {
+    let versions: Vec<&str> = SUPPORTED.iter().map(|v| v.as_str()).collect();
+    Ok(Output::data(json!({
+        "name": crate::NAME,
+        "version": crate::VERSION,
+        "protocolVersions": versions,
+        "negotiatedVersion": call.version.as_str(),
+        "mcpUrl": format!("{}/mcp", call.origin),
+        "authentication": AUTHENTICATION,
+    })))
+}
+
+pub const HELLO: Tool = Tool {
+    name: "hello",
+    title: "Say hello",
+    description: "Greets someone by name.",
+    input_schema: r#"{
+        "type": "object",
+        "properties": { "name": { "type": "string", "description": "Who to greet", "minLength": 1, "maxLength": 100 } },
+        "required": ["name"],
+        "additionalProperties": false
+    }"#,
+    output_schema: Some(
+        r#"{ "type": "object", "properties": { "greeting": { "type": "string" } }, "required": ["greeting"] }"#,
+    ),
+    hints: Hints::PURE,
+    run: hello,
+};
+
+fn hello(args: &Args, call: &Call) -> Result<Output, ToolError> {
+    let name = args.str("name")?.trim();
+    let greeting = match call.caller {
+        Some(c) => {
+            format!("Hello, {name}! (Greeted on behalf of {}.)", c.global_name.as_deref().unwrap_or(&c.username))
+        }
+        None => format!("Hello, {name}!"),
+    };
+    Ok(Output::data(json!({ "greeting": greeting })))
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` for milliseconds since the epoch (proleptic Gregorian, UTC).
+pub fn iso8601(ms: u64) -> String {
+    let secs = ms / 1000;
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mcp::schema::unknown_keywords;
+    use crate::mcp::version::Version;
+    use serde_json::Value;
+
+    #[test]
+    fn every_schema_is_json_the_validator_fully_understands() {
+        for t in TOOLS {
+            let input: Value = serde_json::from_str(t.input_schema).expect(t.name);
+            assert_eq!(input["type"], "object", "{}", t.name);
+            assert_eq!(input["additionalProperties"], false, "{} refuses unknown arguments", t.name);
+            assert!(unknown_keywords(&input).is_empty(), "{}", t.name);
+            let output: Value = serde_json::from_str(t.output_schema.expect("data tools")).expect(t.name);
+            assert_eq!(output["type"], "object");
+            assert!(t.describe(Version::V2026_07_28).is_some());
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_well_formed() {
+        let mut names: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
+        assert!(names.iter().all(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))));
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), TOOLS.len());
+    }
+
+    #[test]
+    fn iso8601_known_instants() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso8601(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(iso8601(1_785_240_000_123), "2026-07-28T12:00:00.123Z");
+        assert_eq!(iso8601(4_102_444_799_999), "2099-12-31T23:59:59.999Z");
+    }
+}

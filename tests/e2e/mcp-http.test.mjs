@@ -1,0 +1,194 @@
+// The MCP endpoint over real HTTP under workerd: transport rules of every protocol version,
+// with raw requests whose exact statuses and bodies are asserted.
+
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { completeBindings, startWorker } from '../support/worker.mjs';
+
+const ACCEPT = 'application/json, text/event-stream';
+const META = (extra = {}) => ({
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientCapabilities': {},
+  ...extra,
+});
+
+describe('MCP over streamable HTTP', () => {
+  let w;
+  let w2;
+  before(async () => {
+    w = await startWorker({ bindings: completeBindings('https://discord.com', { ALLOWED_ORIGINS: 'https://inspector.example' }) });
+    w2 = await startWorker({ bindings: completeBindings('https://discord.com') });
+  });
+  after(async () => {
+    await w?.close();
+    await w2?.close();
+  });
+
+  function post(body, headers = {}, path = '/mcp', base = w.url) {
+    return fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: ACCEPT, ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  }
+
+  function modern(method, params = {}, { name, headers = {} } = {}) {
+    return post(
+      { jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: META(params._meta) } },
+      { 'mcp-protocol-version': '2026-07-28', 'mcp-method': method, ...(name ? { 'mcp-name': name } : {}), ...headers },
+    );
+  }
+
+  test('GET and DELETE on the endpoint are 405 with Allow; GET / stays the landing page', async () => {
+    for (const method of ['GET', 'DELETE', 'PUT']) {
+      const res = await fetch(`${w.url}/mcp`, { method });
+      assert.equal(res.status, 405, method);
+      assert.equal(res.headers.get('allow'), 'POST, OPTIONS');
+      await res.body?.cancel();
+    }
+    const del = await fetch(`${w.url}/`, { method: 'DELETE' });
+    assert.equal(del.status, 405);
+    assert.equal(del.headers.get('allow'), 'GET, HEAD, POST, OPTIONS');
+    await del.body?.cancel();
+    const landing = await fetch(`${w.url}/`, { headers: { accept: 'text/html' } });
+    assert.equal(landing.status, 200);
+    await landing.body?.cancel();
+  });
+
+  test('2025 handshake: initialize negotiates, no session id, then stateless calls on another isolate', async () => {
+    const init = await post({
+      jsonrpc: '2.0', id: 1, method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    });
+    assert.equal(init.status, 200);
+    assert.equal(init.headers.get('mcp-session-id'), null);
+    const body = await init.json();
+    assert.equal(body.result.protocolVersion, '2025-06-18');
+    assert.deepEqual(body.result.capabilities, { tools: {}, resources: {}, prompts: {}, completions: {}, logging: {} });
+
+    const note = await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, { 'mcp-protocol-version': '2025-06-18' });
+    assert.equal(note.status, 202);
+    assert.equal(await note.text(), '');
+
+    // A second Worker instance (its own isolate, never saw the handshake) serves the session.
+    const call = await post(
+      { jsonrpc: '2.0', id: 'x', method: 'tools/call', params: { name: 'echo', arguments: { message: 'other isolate' } } },
+      { 'mcp-protocol-version': '2025-06-18' }, '/mcp', w2.url,
+    );
+    assert.equal(call.status, 200);
+    const r = await call.json();
+    assert.equal(r.id, 'x');
+    assert.deepEqual(r.result.structuredContent, { message: 'other isolate', length: 13 });
+  });
+
+  test('POST / is an alias of POST /mcp', async () => {
+    const res = await post({ jsonrpc: '2.0', id: 2, method: 'ping' }, {}, '/');
+    assert.deepEqual(await res.json(), { jsonrpc: '2.0', id: 2, result: {} });
+  });
+
+  test('2026-07-28: discover, decorated results, header rules, removed methods', async () => {
+    const d = await (await modern('server/discover')).json();
+    assert.deepEqual(d.result.supportedVersions, ['2026-07-28', '2025-11-25', '2025-06-18', '2025-03-26']);
+    assert.equal(d.result.resultType, 'complete');
+    assert.equal(d.result._meta['io.modelcontextprotocol/serverInfo'].name, 'mcp-oauth-worker');
+
+    const list = await (await modern('tools/list')).json();
+    assert.deepEqual(list.result.tools.map((t) => t.name), ['echo', 'add', 'get_time', 'server_info', 'hello']);
+    assert.equal(list.result.ttlMs, 300000);
+    assert.equal(list.result.cacheScope, 'public');
+    for (const t of list.result.tools) {
+      assert.equal(t.inputSchema.additionalProperties, false, t.name);
+      assert.ok(t.outputSchema && t.title && t.annotations, t.name);
+    }
+
+    const mismatch = await modern('tools/call', { name: 'echo', arguments: { message: 'm' } }, { name: 'add' });
+    assert.equal(mismatch.status, 400);
+    assert.equal((await mismatch.json()).error.code, -32020);
+
+    const encoded = await modern('tools/call', { name: 'hello', arguments: { name: 'Zoë' } }, { name: `=?base64?${Buffer.from('hello').toString('base64')}?=` });
+    assert.equal((await encoded.json()).result.structuredContent.greeting, 'Hello, Zoë!');
+
+    for (const m of ['initialize', 'ping', 'logging/setLevel', 'no/such']) {
+      const res = await modern(m);
+      assert.equal(res.status, 404, m);
+      const e = await res.json();
+      assert.equal(e.error.code, -32601, m);
+      assert.equal(e.id, 1, m);
+    }
+
+    const unsupported = await post(
+      { jsonrpc: '2.0', id: 3, method: 'tools/list', params: { _meta: { ...META(), 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } } },
+      { 'mcp-protocol-version': '2099-01-01', 'mcp-method': 'tools/list' },
+    );
+    assert.equal(unsupported.status, 400);
+    const u = await unsupported.json();
+    assert.equal(u.error.code, -32022);
+    assert.deepEqual(u.error.data, { supported: ['2026-07-28', '2025-11-25', '2025-06-18', '2025-03-26'], requested: '2099-01-01' });
+
+    const nf = await (await modern('resources/read', { uri: 'guide://none' }, { name: 'guide://none' })).json();
+    assert.equal(nf.error.code, -32602);
+    assert.equal(nf.error.data.uri, 'guide://none');
+  });
+
+  test('JSON-RPC strictness: parse error, invalid request, batches by version', async () => {
+    const parse = await post('{"jsonrpc":');
+    assert.equal(parse.status, 400);
+    assert.deepEqual(await parse.json(), { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error: the body is not valid JSON' } });
+
+    const invalid = await post({ jsonrpc: '2.0', id: 5, method: ['x'] });
+    assert.equal(invalid.status, 400);
+    assert.equal((await invalid.json()).error.code, -32600);
+
+    const batch = await post([{ jsonrpc: '2.0', id: 1, method: 'ping' }, { jsonrpc: '2.0', id: 2, method: 'tools/list' }]);
+    const b = await batch.json();
+    assert.equal(b.length, 2);
+    assert.deepEqual(b[0], { jsonrpc: '2.0', id: 1, result: {} });
+
+    const refused = await post([{ jsonrpc: '2.0', id: 1, method: 'ping' }], { 'mcp-protocol-version': '2025-11-25' });
+    assert.equal(refused.status, 400);
+    assert.match((await refused.json()).error.message, /batches are not supported in protocol version 2025-11-25/);
+  });
+
+  test('request hygiene: 413, 415, 406, Origin 403 and CORS for allowed origins', async () => {
+    const big = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(1024 * 1024) } }));
+    assert.equal(big.status, 413);
+    await big.body?.cancel();
+
+    const text = await post('{}', { 'content-type': 'text/plain' });
+    assert.equal(text.status, 415);
+    await text.body?.cancel();
+
+    const html = await post({ jsonrpc: '2.0', id: 1, method: 'ping' }, { accept: 'text/html' });
+    assert.equal(html.status, 406);
+    await html.body?.cancel();
+
+    const evil = await post({ jsonrpc: '2.0', id: 1, method: 'ping' }, { origin: 'https://evil.example' });
+    assert.equal(evil.status, 403);
+    await evil.body?.cancel();
+
+    const own = await post({ jsonrpc: '2.0', id: 1, method: 'ping' }, { origin: w.url });
+    assert.equal(own.status, 200);
+    await own.body?.cancel();
+
+    const allowed = await post({ jsonrpc: '2.0', id: 1, method: 'ping' }, { origin: 'https://inspector.example' });
+    assert.equal(allowed.status, 200);
+    assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://inspector.example');
+    await allowed.body?.cancel();
+
+    const pre = await fetch(`${w.url}/mcp`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://inspector.example', 'access-control-request-method': 'POST' },
+    });
+    assert.equal(pre.status, 204);
+    assert.match(pre.headers.get('access-control-allow-headers'), /mcp-protocol-version/);
+  });
+
+  test('tool argument errors are tool results the model can read; unknown tools are -32602', async () => {
+    const bad = await (await post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'add', arguments: { a: 1, b: 'two' } } })).json();
+    assert.equal(bad.result.isError, true);
+    assert.equal(bad.result.content[0].text, 'Invalid arguments for `add`: argument `b`: expected a number, got a string');
+    const unknown = await (await post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'rm_rf' } })).json();
+    assert.equal(unknown.error.code, -32602);
+    assert.equal(unknown.error.message, 'Unknown tool: rm_rf');
+  });
+});
