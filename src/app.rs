@@ -12,15 +12,28 @@ use crate::pages;
 use crate::routes::{is_mcp_path, resolve, Route};
 
 pub fn handle(req: &RequestInfo, cfg: &Config) -> Reply {
-    match resolve(&req.method, req.url.path()).and_then(|route| dispatch(route, req, cfg)) {
+    let mcp_message = is_mcp_path(req.url.path()) && matches!(req.method.as_str(), "POST" | "OPTIONS");
+    let routed = if req.is_rebound() && !mcp_message {
+        // The MCP endpoint answers this itself, in JSON-RPC form.
+        Err(AppError::Forbidden { reason: "Host not allowed: locally this server answers only to localhost." })
+    } else {
+        resolve(&req.method, req.url.path())
+    };
+    match routed.and_then(|route| dispatch(route, req, cfg)) {
         Ok(reply) => reply,
         Err(e) => e.into_reply(req.wants_html()),
     }
 }
 
 fn dispatch(route: Route, req: &RequestInfo, cfg: &Config) -> Result<Reply, AppError> {
-    let key = cfg.secret_key().map(|k| Key::derive(k.expose(), keys::REQUEST_STATE));
-    let endpoint = Endpoint { allowed_origins: &cfg.allowed_origins, caller: None, state_key: key.as_ref() };
+    let state_key = cfg.secret_key().map(|k| Key::derive(k.expose(), keys::REQUEST_STATE));
+    let session_key = cfg.secret_key().map(|k| Key::derive(k.expose(), keys::SESSION));
+    let endpoint = Endpoint {
+        allowed_origins: &cfg.allowed_origins,
+        caller: None,
+        state_key: state_key.as_ref(),
+        session_key: session_key.as_ref(),
+    };
     Ok(match route {
         Route::Landing => Reply::html(200, pages::landing(&req.origin(), cfg)),
         Route::Health => health(cfg),

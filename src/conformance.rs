@@ -20,6 +20,32 @@ const fn fixture(
 }
 
 pub const TOOLS: &[Tool] = &[
+    Tool {
+        name: "json_schema_2020_12_tool",
+        title: "JSON Schema 2020-12",
+        description: "Carries a JSON Schema 2020-12 input schema that must reach clients intact",
+        input_schema: r##"{
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "$defs": { "address": { "$anchor": "addressDef", "type": "object",
+                "properties": { "street": { "type": "string" }, "city": { "type": "string" } } } },
+            "properties": {
+                "name": { "type": "string" },
+                "address": { "$ref": "#/$defs/address" },
+                "contactMethod": { "type": "string", "enum": ["phone", "email"] },
+                "phone": { "type": "string" },
+                "email": { "type": "string" }
+            },
+            "allOf": [{ "anyOf": [{ "required": ["phone"] }, { "required": ["email"] }] }],
+            "if": { "properties": { "contactMethod": { "const": "phone" } }, "required": ["contactMethod"] },
+            "then": { "required": ["phone"] },
+            "else": { "required": ["email"] },
+            "additionalProperties": false
+        }"##,
+        output_schema: None,
+        hints: Hints::PURE,
+        run: |_, _| Ok(Output::text("ok")),
+    },
     fixture("test_simple_text", "Returns simple text", |_, _| {
         Ok(Output::text("This is a simple text response for testing."))
     }),

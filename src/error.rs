@@ -19,6 +19,8 @@ pub enum AppError {
     MethodNotAllowed { allow: String },
     /// A route needs settings that are missing or unusable.
     Config(ConfigError),
+    /// Refused whoever asks (DNS rebinding in local development).
+    Forbidden { reason: &'static str },
 }
 
 impl From<ConfigError> for AppError {
@@ -33,6 +35,7 @@ impl AppError {
             AppError::NotFound { .. } => 404,
             AppError::MethodNotAllowed { .. } => 405,
             AppError::Config(_) => 500,
+            AppError::Forbidden { .. } => 403,
         }
     }
 
@@ -48,6 +51,7 @@ impl AppError {
             AppError::MethodNotAllowed { allow } => {
                 ("method_not_allowed", "Method not allowed", format!("This address answers only {allow}."))
             }
+            AppError::Forbidden { reason } => ("forbidden", "Forbidden", reason.to_string()),
             AppError::Config(e) => (
                 "server_error",
                 "Server not configured",

@@ -26,12 +26,21 @@ pub struct RequestInfo {
     pub body: Body,
     /// Wall-clock time of the request, in milliseconds since the Unix epoch.
     pub now_ms: u64,
+    /// Fresh randomness from the runtime, for a session id should this request need one.
+    pub session_random: Option<[u8; 16]>,
 }
 
 impl RequestInfo {
     pub fn new(method: &str, url: Url, headers: Vec<(String, String)>) -> RequestInfo {
         let headers = headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
-        RequestInfo { method: method.to_ascii_uppercase(), url, headers, body: Body::Empty, now_ms: 0 }
+        RequestInfo {
+            method: method.to_ascii_uppercase(),
+            url,
+            headers,
+            body: Body::Empty,
+            now_ms: 0,
+            session_random: None,
+        }
     }
 
     pub fn with_body(mut self, body: Body) -> RequestInfo {
@@ -52,6 +61,17 @@ impl RequestInfo {
     /// `scheme://host[:port]` of the URL the client used.
     pub fn origin(&self) -> String {
         self.url.origin().ascii_serialization()
+    }
+
+    /// DNS-rebinding guard for local development: a request from this machine
+    /// (`CF-Connecting-IP` is loopback, which only `wrangler dev` produces) must also name a
+    /// loopback host. A page on `evil.example` that resolves to 127.0.0.1 fails this.
+    pub fn is_rebound(&self) -> bool {
+        let from_loopback = self
+            .header("cf-connecting-ip")
+            .and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok())
+            .is_some_and(|ip| ip.is_loopback());
+        from_loopback && !is_loopback(&self.url)
     }
 
     /// Whether the client would rather read HTML than JSON.
@@ -198,6 +218,19 @@ mod tests {
         for u in ["http://localhost.evil.com", "http://128.0.0.1", "http://[::2]", "http://example.com", "mailto:a@b"] {
             assert!(!is_loopback(&Url::parse(u).unwrap()), "{u}");
         }
+    }
+
+    #[test]
+    fn rebinding_guard() {
+        let r = |url: &str, ip: &str| {
+            RequestInfo::new("GET", Url::parse(url).unwrap(), vec![("CF-Connecting-IP".into(), ip.into())]).is_rebound()
+        };
+        assert!(r("http://evil.example.com:8787/mcp", "127.0.0.1"));
+        assert!(r("http://evil.example.com/mcp", "::1"));
+        assert!(!r("http://127.0.0.1:8787/mcp", "127.0.0.1"));
+        assert!(!r("http://localhost:8787/mcp", "::1"));
+        assert!(!r("https://mcp.example.com/mcp", "203.0.113.9"), "production: a real client address");
+        assert!(!r("https://mcp.example.com/mcp", "garbage"));
     }
 
     #[test]

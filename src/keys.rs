@@ -18,6 +18,7 @@ impl std::fmt::Debug for Key {
 
 /// Purposes, each a distinct derivation label.
 pub const REQUEST_STATE: &str = "mcp/request-state";
+pub const SESSION: &str = "mcp/session";
 
 impl Key {
     /// HMAC-SHA256(secret, "mcp-oauth-worker/v1/" + purpose).

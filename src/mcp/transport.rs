@@ -23,6 +23,28 @@ pub struct Endpoint<'a> {
     pub allowed_origins: &'a [String],
     pub caller: Option<&'a Caller>,
     pub state_key: Option<&'a Key>,
+    /// Signs `Mcp-Session-Id` for 2025-x clients; `None`: no session ids are issued.
+    pub session_key: Option<&'a Key>,
+}
+
+/// A session id any isolate can verify without storage: 16 random bytes and their MAC.
+/// It identifies nothing and authorizes nothing; it exists because 2025-x clients expect one.
+pub fn new_session_id(key: &Key, random: &[u8; 16]) -> String {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    format!("{}.{}", b64.encode(random), b64.encode(&key.sign(random)[..16]))
+}
+
+pub fn session_id_valid(key: &Key, id: &str) -> bool {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let Some((r, t)) = id.split_once('.') else { return false };
+    match (b64.decode(r), b64.decode(t)) {
+        (Ok(r), Ok(t)) if r.len() == 16 && t.len() == 16 => {
+            let full = key.sign(&r);
+            // Constant time over the truncated tag.
+            full[..16].iter().zip(&t).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        }
+        _ => false,
+    }
 }
 
 /// A JSON-RPC error outside any request: `id` null, an HTTP status.
@@ -51,6 +73,13 @@ fn accepts(accept: Option<&str>, media: &str) -> bool {
 /// The origin check of every MCP version: a present `Origin` must be this server's own or
 /// one the operator allowed. Returns the origin to name in CORS headers, if any.
 pub fn check_origin<'r>(req: &'r RequestInfo, allowed: &[String]) -> Result<Option<&'r str>, Reply> {
+    if req.is_rebound() {
+        return Err(transport_error(
+            403,
+            INVALID_REQUEST,
+            "Host not allowed: locally this server answers only to localhost",
+        ));
+    }
     let Some(origin) = req.header("origin") else {
         return Ok(None);
     };
@@ -151,8 +180,16 @@ fn post_checked(req: &RequestInfo, ep: &Endpoint) -> Reply {
                 Message::Request { id, method, params } => {
                     let outcome = resolve_version(header_version, &method, &params)
                         .and_then(|v| check_headers(req, v, &method, &params).map(|()| v))
+                        .and_then(|v| check_session(req, v, ep).map(|()| v))
                         .and_then(|v| server::handle(&method, &params, &cx(v)));
-                    respond(&id, outcome, sse)
+                    let issue_session = method == "initialize" && outcome.is_ok();
+                    let reply = respond(&id, outcome, sse);
+                    match (issue_session, ep.session_key, req.session_random) {
+                        (true, Some(key), Some(random)) => {
+                            reply.with_header("mcp-session-id", new_session_id(key, &random))
+                        }
+                        _ => reply,
+                    }
                 }
                 Message::Notification { .. } => Reply::empty(202),
                 Message::Response { .. } if header_version == Some(Version::V2026_07_28.as_str()) => {
@@ -217,6 +254,8 @@ pub fn resolve_version(header: Option<&str>, method: &str, params: &Map<String, 
 
 /// Decodes an `Mcp-Name`-style header value: plain ASCII, or `=?base64?…?=` for anything else.
 pub fn decode_header_value(raw: &str) -> Option<String> {
+    // RFC 9110 §5.5: optional whitespace around a field value is not part of it.
+    let raw = raw.trim_matches([' ', '\t']);
     match raw.strip_prefix("=?base64?").and_then(|r| r.strip_suffix("?=")) {
         Some(b64) => {
             let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
@@ -273,6 +312,18 @@ fn check_headers(req: &RequestInfo, v: Version, method: &str, params: &Map<Strin
             INVALID_PARAMS,
             format!("_meta[\"{META_CLIENT_CAPABILITIES}\"] is required (an object; {{}} declares none)"),
         )),
+    }
+}
+
+/// 2025-x: a session id we did not sign is unknown to every isolate: 404, so the client starts
+/// a new session. 2026-07-28 has no sessions and ignores the header.
+fn check_session(req: &RequestInfo, v: Version, ep: &Endpoint) -> Result<(), Failed> {
+    match (req.header("mcp-session-id"), ep.session_key) {
+        (Some(id), Some(key)) if !v.is_stateless() && !session_id_valid(key, id.trim()) => Err(Failed {
+            error: RpcError::new(INVALID_REQUEST, "Session not found; send initialize to start a new one"),
+            status: 404,
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -359,7 +410,10 @@ mod tests {
 
     fn post_with(headers: &[(&str, &str)], body: &str) -> Reply {
         let allowed = vec!["https://allowed.example".to_string()];
-        post(&req("/mcp", headers, body), &Endpoint { allowed_origins: &allowed, caller: None, state_key: None })
+        post(
+            &req("/mcp", headers, body),
+            &Endpoint { allowed_origins: &allowed, caller: None, state_key: None, session_key: None },
+        )
     }
 
     fn json_of(r: &Reply) -> Value {
@@ -398,7 +452,10 @@ mod tests {
         assert_eq!(post_with(&[], &big).status, 413);
         let mut r = req("/mcp", &[], "");
         r.body = Body::TooLarge;
-        assert_eq!(post(&r, &Endpoint { allowed_origins: &[], caller: None, state_key: None }).status, 413);
+        assert_eq!(
+            post(&r, &Endpoint { allowed_origins: &[], caller: None, state_key: None, session_key: None }).status,
+            413
+        );
     }
 
     #[test]
@@ -521,8 +578,32 @@ mod tests {
     }
 
     #[test]
+    fn session_ids_verify_anywhere_and_forgeries_are_404() {
+        let key = Key::derive(&"s".repeat(32), crate::keys::SESSION);
+        let id = new_session_id(&key, &[7; 16]);
+        assert!(session_id_valid(&key, &id));
+        assert!(!session_id_valid(&Key::derive(&"t".repeat(32), crate::keys::SESSION), &id));
+        for bad in ["", ".", "abc", "AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA", &format!("{id}x")] {
+            assert!(!session_id_valid(&key, bad), "{bad}");
+        }
+        let ep = Endpoint { allowed_origins: &[], caller: None, state_key: None, session_key: Some(&key) };
+        let mut init = req(
+            "/mcp",
+            &[],
+            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}}"#,
+        );
+        init.session_random = Some([1; 16]);
+        let sid = post(&init, &ep).header("mcp-session-id").map(String::from).unwrap();
+        let ping = r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#;
+        assert_eq!(post(&req("/mcp", &[("mcp-session-id", &sid)], ping), &ep).status, 200);
+        assert_eq!(post(&req("/mcp", &[("mcp-session-id", "forged")], ping), &ep).status, 404);
+        assert_eq!(post(&req("/mcp", &[], ping), &ep).status, 200, "sessions are optional");
+    }
+
+    #[test]
     fn header_values_decode() {
         assert_eq!(decode_header_value("echo").as_deref(), Some("echo"));
+        assert_eq!(decode_header_value(" \techo ").as_deref(), Some("echo"));
         assert_eq!(decode_header_value("=?base64?w6k=?=").as_deref(), Some("é"));
         assert_eq!(decode_header_value("=?base64?!!!?="), None);
         assert_eq!(decode_header_value("=?base64?/w==?="), None, "not UTF-8");
@@ -542,7 +623,7 @@ mod tests {
     #[test]
     fn preflight_for_allowed_origins_only() {
         let allowed = vec!["https://allowed.example".to_string()];
-        let ep = Endpoint { allowed_origins: &allowed, caller: None, state_key: None };
+        let ep = Endpoint { allowed_origins: &allowed, caller: None, state_key: None, session_key: None };
         let mut r = req("/mcp", &[("origin", "https://allowed.example")], "");
         r.method = "OPTIONS".into();
         let ok = preflight(&r, &ep, "POST, OPTIONS");

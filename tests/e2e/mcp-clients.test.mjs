@@ -23,7 +23,7 @@ describe('official SDK clients', () => {
     await client.connect(transport);
     try {
       assert.equal(client.getServerVersion().name, 'mcp-oauth-worker');
-      assert.equal(transport.sessionId, undefined, 'no session is issued');
+      assert.ok(transport.sessionId, 'a signed session id was issued and is echoed');
       const { tools } = await client.listTools();
       assert.deepEqual(tools.map((t) => t.name), TOOLS);
 

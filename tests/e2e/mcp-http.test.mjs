@@ -55,13 +55,14 @@ describe('MCP over streamable HTTP', () => {
     await landing.body?.cancel();
   });
 
-  test('2025 handshake: initialize negotiates, no session id, then stateless calls on another isolate', async () => {
+  test('2025 handshake: initialize negotiates; its signed session id works on another isolate; a forged one is 404', async () => {
     const init = await post({
       jsonrpc: '2.0', id: 1, method: 'initialize',
       params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
     });
     assert.equal(init.status, 200);
-    assert.equal(init.headers.get('mcp-session-id'), null);
+    const session = init.headers.get('mcp-session-id');
+    assert.match(session, /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$/);
     const body = await init.json();
     assert.equal(body.result.protocolVersion, '2025-06-18');
     assert.deepEqual(body.result.capabilities, { tools: {}, resources: {}, prompts: {}, completions: {}, logging: {} });
@@ -70,15 +71,19 @@ describe('MCP over streamable HTTP', () => {
     assert.equal(note.status, 202);
     assert.equal(await note.text(), '');
 
-    // A second Worker instance (its own isolate, never saw the handshake) serves the session.
+    // A second Worker instance (its own isolate and store, never saw the handshake) serves it.
     const call = await post(
       { jsonrpc: '2.0', id: 'x', method: 'tools/call', params: { name: 'echo', arguments: { message: 'other isolate' } } },
-      { 'mcp-protocol-version': '2025-06-18' }, '/mcp', w2.url,
+      { 'mcp-protocol-version': '2025-06-18', 'mcp-session-id': session }, '/mcp', w2.url,
     );
     assert.equal(call.status, 200);
     const r = await call.json();
     assert.equal(r.id, 'x');
     assert.deepEqual(r.result.structuredContent, { message: 'other isolate', length: 13 });
+
+    const forged = await post({ jsonrpc: '2.0', id: 1, method: 'ping' }, { 'mcp-protocol-version': '2025-06-18', 'mcp-session-id': `${session.slice(0, -2)}AA` });
+    assert.equal(forged.status, 404);
+    assert.equal((await forged.json()).error.message, 'Session not found; send initialize to start a new one');
   });
 
   test('POST / is an alias of POST /mcp', async () => {
