@@ -197,3 +197,77 @@ describe('MCP over streamable HTTP', () => {
     assert.equal(unknown.error.message, 'Unknown tool: rm_rf');
   });
 });
+
+describe('SSE responses (conformance build, whose fixtures report progress and log)', () => {
+  let w;
+  before(async () => { w = await startWorker({ buildDir: 'build-conformance', bindings: completeBindings('https://discord.com') }); });
+  after(() => w?.close());
+
+  function events(text) {
+    return text.split('\n\n').filter(Boolean).map((e) => {
+      const lines = e.split('\n');
+      assert.equal(lines[0], 'event: message');
+      return JSON.parse(lines[1].replace(/^data: /, ''));
+    });
+  }
+
+  test('progress notifications, then the response, on one stream', async () => {
+    const res = await fetch(`${w.url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: ACCEPT, 'mcp-protocol-version': '2025-11-25' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'test_tool_with_progress', _meta: { progressToken: 'p1' } } }),
+    });
+    assert.equal(res.headers.get('content-type'), 'text/event-stream');
+    assert.equal(res.headers.get('x-accel-buffering'), 'no');
+    const ev = events(await res.text());
+    assert.deepEqual(ev.slice(0, 3).map((e) => [e.method, e.params.progressToken, e.params.progress]), [
+      ['notifications/progress', 'p1', 0], ['notifications/progress', 'p1', 50], ['notifications/progress', 'p1', 100],
+    ]);
+    assert.equal(ev[3].id, 9);
+    assert.equal(ev[3].result.content[0].text, 'Progress test completed');
+  });
+
+  test('a client that accepts only JSON gets JSON and no notifications', async () => {
+    const res = await fetch(`${w.url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'test_tool_with_progress', _meta: { progressToken: 'p1' } } }),
+    });
+    assert.equal(res.headers.get('content-type'), 'application/json');
+    assert.equal((await res.json()).id, 9);
+  });
+
+  test('2026-07-28: log messages only when the request asks for them, at or above its level', async () => {
+    const call = (meta) => fetch(`${w.url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: ACCEPT, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'test_logging_tool' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'test_logging_tool', _meta: META(meta) } }),
+    });
+    const silent = await call({});
+    assert.equal(silent.headers.get('content-type'), 'application/json');
+    await silent.body.cancel();
+    const info = events(await (await call({ 'io.modelcontextprotocol/logLevel': 'info' })).text());
+    assert.deepEqual(info.slice(0, 3).map((e) => [e.method, e.params.level, e.params.data]), [
+      ['notifications/message', 'info', 'Tool execution started'],
+      ['notifications/message', 'info', 'Tool processing data'],
+      ['notifications/message', 'info', 'Tool execution completed'],
+    ]);
+    const errorsOnly = await call({ 'io.modelcontextprotocol/logLevel': 'error' });
+    assert.equal(errorsOnly.headers.get('content-type'), 'application/json', 'info messages are below "error"');
+    await errorsOnly.body.cancel();
+  });
+
+  test('the default build carries none of the fixtures', async () => {
+    const plain = await startWorker({ bindings: completeBindings('https://discord.com') });
+    try {
+      const res = await fetch(`${plain.url}/mcp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: ACCEPT },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'test_simple_text' } }),
+      });
+      assert.equal((await res.json()).error.code, -32602);
+    } finally {
+      await plain.close();
+    }
+  });
+});
