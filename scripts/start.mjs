@@ -44,8 +44,9 @@ const devVars = existsSync(devVarsPath) ? parseDotenv(readFileSync(devVarsPath, 
 const realDiscord = Boolean(devVars.DISCORD_CLIENT_ID?.trim() && devVars.DISCORD_CLIENT_SECRET?.trim());
 
 // Values layered over .dev.vars. A SECRET_KEY is generated once and kept with the local state,
-// so tokens survive restarts; it never leaves this machine.
-const overlay = {};
+// so tokens survive restarts; it never leaves this machine. LOCAL_ONLY makes the Worker answer
+// only to localhost names (DNS-rebinding protection).
+const overlay = { LOCAL_ONLY: 'true' };
 if (!devVars.SECRET_KEY?.trim()) {
   const keyFile = path.join(localDir, 'secret-key');
   if (!existsSync(keyFile)) writeFileSync(keyFile, randomBytes(32).toString('base64url'), { mode: 0o600 });

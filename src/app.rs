@@ -13,7 +13,7 @@ use crate::routes::{is_mcp_path, resolve, Route};
 
 pub fn handle(req: &RequestInfo, cfg: &Config) -> Reply {
     let mcp_message = is_mcp_path(req.url.path()) && matches!(req.method.as_str(), "POST" | "OPTIONS");
-    let routed = if req.is_rebound() && !mcp_message {
+    let routed = if req.is_rebound(cfg.local_only) && !mcp_message {
         // The MCP endpoint answers this itself, in JSON-RPC form.
         Err(AppError::Forbidden { reason: "Host not allowed: locally this server answers only to localhost." })
     } else {
@@ -33,6 +33,7 @@ fn dispatch(route: Route, req: &RequestInfo, cfg: &Config) -> Result<Reply, AppE
         caller: None,
         state_key: state_key.as_ref(),
         session_key: session_key.as_ref(),
+        local_only: cfg.local_only,
     };
     Ok(match route {
         Route::Landing => Reply::html(200, pages::landing(&req.origin(), cfg)),

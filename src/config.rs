@@ -104,6 +104,8 @@ pub struct Config {
     pub discord_is_local: bool,
     /// Web origins, besides the Worker's own, that may call the MCP endpoint from a browser.
     pub allowed_origins: Vec<String>,
+    /// `LOCAL_ONLY=true`: answer only requests addressed to a loopback host (local development).
+    pub local_only: bool,
     problems: Vec<Problem>,
 }
 
@@ -156,7 +158,10 @@ impl Config {
             problems.push(Problem { name: KV_BINDING, issue: Issue::Missing });
         }
 
+        let local_only = non_empty("LOCAL_ONLY").is_some_and(|v| matches!(v.trim(), "true" | "1" | "yes"));
+
         Config {
+            local_only,
             discord_client_id,
             discord_client_secret,
             secret_key,

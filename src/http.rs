@@ -63,15 +63,17 @@ impl RequestInfo {
         self.url.origin().ascii_serialization()
     }
 
-    /// DNS-rebinding guard for local development: a request from this machine
-    /// (`CF-Connecting-IP` is loopback, which only `wrangler dev` produces) must also name a
-    /// loopback host. A page on `evil.example` that resolves to 127.0.0.1 fails this.
-    pub fn is_rebound(&self) -> bool {
+    /// DNS-rebinding guard for local development: a local server must be addressed by a
+    /// loopback name. A page on `evil.example` that resolves to 127.0.0.1 fails this.
+    /// `local_only` comes from configuration (`npm start` sets it); a loopback
+    /// `CF-Connecting-IP`, which only `wrangler dev` produces, also marks a local server, but
+    /// a page can set that header itself, so it only ever adds protection.
+    pub fn is_rebound(&self, local_only: bool) -> bool {
         let from_loopback = self
             .header("cf-connecting-ip")
             .and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok())
             .is_some_and(|ip| ip.is_loopback());
-        from_loopback && !is_loopback(&self.url)
+        (local_only || from_loopback) && !is_loopback(&self.url)
     }
 
     /// Whether the client would rather read HTML than JSON.
@@ -223,7 +225,8 @@ mod tests {
     #[test]
     fn rebinding_guard() {
         let r = |url: &str, ip: &str| {
-            RequestInfo::new("GET", Url::parse(url).unwrap(), vec![("CF-Connecting-IP".into(), ip.into())]).is_rebound()
+            RequestInfo::new("GET", Url::parse(url).unwrap(), vec![("CF-Connecting-IP".into(), ip.into())])
+                .is_rebound(false)
         };
         assert!(r("http://evil.example.com:8787/mcp", "127.0.0.1"));
         assert!(r("http://evil.example.com/mcp", "::1"));
@@ -231,6 +234,12 @@ mod tests {
         assert!(!r("http://localhost:8787/mcp", "::1"));
         assert!(!r("https://mcp.example.com/mcp", "203.0.113.9"), "production: a real client address");
         assert!(!r("https://mcp.example.com/mcp", "garbage"));
+        let spoofed = RequestInfo::new(
+            "GET",
+            Url::parse("http://evil.example.com/").unwrap(),
+            vec![("cf-connecting-ip".into(), "8.8.8.8".into())],
+        );
+        assert!(spoofed.is_rebound(true), "configuration wins over a spoofed header");
     }
 
     #[test]

@@ -22,10 +22,13 @@ pub enum StateError {
     Expired,
 }
 
-/// What a sealed state is bound to: `tools/call:echo` plus a digest of the arguments.
-pub fn binding(method: &str, name: &str, args: &Value) -> String {
+/// What a sealed state is bound to: `tools/call:echo`, a digest of the arguments, and the
+/// caller (user and client) when there is one, so no one else can replay it. The state is
+/// signed, not encrypted: tools must not put secrets in it.
+pub fn binding(method: &str, name: &str, args: &Value, caller: Option<(&str, &str)>) -> String {
     let digest = Sha256::digest(args.to_string().as_bytes());
-    format!("{method}:{name}:{}", B64.encode(&digest[..16]))
+    let (user, client) = caller.unwrap_or(("", ""));
+    format!("{method}:{name}:{}:{user}:{client}", B64.encode(&digest[..16]))
 }
 
 pub fn seal(key: &Key, binding: &str, now_ms: u64, state: &Value) -> String {
@@ -59,7 +62,8 @@ mod tests {
     #[test]
     fn seal_open_and_every_way_to_fail() {
         let key = Key::derive("k".repeat(32).as_str(), crate::keys::REQUEST_STATE);
-        let b = binding("tools/call", "t", &json!({"a": 1}));
+        let b = binding("tools/call", "t", &json!({"a": 1}), Some(("u1", "c1")));
+        let someone_else = binding("tools/call", "t", &json!({"a": 1}), Some(("u2", "c1")));
         let token = seal(&key, &b, 1000, &json!({"step": 2}));
         assert_eq!(open(&key, &token, &b, 1000), Ok(json!({"step": 2})));
         assert!(open(&key, &format!("{token}-TAMPERED"), &b, 1000).is_err());
@@ -67,7 +71,8 @@ mod tests {
         let forged = format!("{}.{tag}", B64.encode(br#"{"b":"x","e":99999999,"s":1}"#));
         assert_eq!(open(&key, &forged, &b, 1000), Err(StateError::BadSignature));
         assert_eq!(open(&key, &format!("{body}x.{tag}"), &b, 1000), Err(StateError::BadSignature));
-        let other = binding("tools/call", "t", &json!({"a": 2}));
+        assert_eq!(open(&key, &seal(&key, &b, 1000, &json!(1)), &someone_else, 1000), Err(StateError::WrongRequest));
+        let other = binding("tools/call", "t", &json!({"a": 2}), Some(("u1", "c1")));
         assert_eq!(open(&key, &token, &other, 1000), Err(StateError::WrongRequest));
         assert_eq!(open(&key, &token, &b, 1000 + STATE_TTL_MS + 1), Err(StateError::Expired));
         let other_key = Key::derive("z".repeat(32).as_str(), crate::keys::REQUEST_STATE);

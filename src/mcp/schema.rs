@@ -1,6 +1,7 @@
 //! Validation of tool arguments against the tool's own `inputSchema`, so the schema a client
 //! sees is exactly the rule the server applies. Supports the JSON Schema subset the tools use
-//! (a unit test refuses any schema that uses more): `type`, `properties`, `required`,
+//! (a unit test refuses any schema in `crate::tools` that uses more; keywords outside the
+//! subset are not enforced): `type`, `properties`, `required`,
 //! `additionalProperties: false`, `enum`, `minLength`/`maxLength`, `minimum`/`maximum`,
 //! `items`, `minItems`/`maxItems`, plus the annotations `title`, `description`, `default`,
 //! `examples`, `format` and `$schema`.

@@ -212,7 +212,8 @@ fn call_tool(params: &Map<String, Value>, cx: &Context) -> Result<(Value, Vec<Va
     let mut call = Call::new(cx.origin, cx.now_ms, cx.version);
     call.caller = cx.caller;
     let m = meta(params);
-    let binding = mrtr::binding("tools/call", name, &Value::Object(args.clone()));
+    let who = cx.caller.map(|c| (c.user_id.as_str(), c.client_id.as_str()));
+    let binding = mrtr::binding("tools/call", name, &Value::Object(args.clone()), who);
     if cx.version.is_stateless() {
         call.client_capabilities = m.and_then(|m| m.get(META_CLIENT_CAPABILITIES)).cloned();
         call.input_responses = match params.get("inputResponses") {
@@ -223,7 +224,7 @@ fn call_tool(params: &Map<String, Value>, cx: &Context) -> Result<(Value, Vec<Va
         call.state = match params.get("requestState") {
             None | Some(Value::Null) => None,
             Some(Value::String(token)) => {
-                let key = cx.state_key.ok_or_else(|| RpcError::new(INTERNAL_ERROR, "Internal error"))?;
+                let key = cx.state_key.ok_or_else(no_state_key)?;
                 Some(mrtr::open(key, token, &binding, cx.now_ms).map_err(|e| {
                     RpcError::invalid_params(match e {
                         mrtr::StateError::Expired => "`requestState` has expired; call the tool again without it",
@@ -284,10 +285,15 @@ fn call_tool(params: &Map<String, Value>, cx: &Context) -> Result<(Value, Vec<Va
 fn input_required(needs: &InputRequired, binding: &str, cx: &Context) -> Result<Value, RpcError> {
     let mut r = json!({ "resultType": "input_required", "inputRequests": needs.requests });
     if let Some(state) = &needs.state {
-        let key = cx.state_key.ok_or_else(|| RpcError::new(INTERNAL_ERROR, "Internal error"))?;
+        let key = cx.state_key.ok_or_else(no_state_key)?;
         r["requestState"] = json!(mrtr::seal(key, binding, cx.now_ms, state));
     }
     Ok(r)
+}
+
+/// Round trips with state are signed with a key derived from `SECRET_KEY`.
+fn no_state_key() -> RpcError {
+    RpcError::new(INTERNAL_ERROR, "Server not configured: SECRET_KEY is missing, so this tool cannot ask for input")
 }
 
 /// A client capability the tool cannot work without, if any.

@@ -25,6 +25,8 @@ pub struct Endpoint<'a> {
     pub state_key: Option<&'a Key>,
     /// Signs `Mcp-Session-Id` for 2025-x clients; `None`: no session ids are issued.
     pub session_key: Option<&'a Key>,
+    /// Answer only to loopback host names (`LOCAL_ONLY`, set by `npm start`).
+    pub local_only: bool,
 }
 
 /// A session id any isolate can verify without storage: 16 random bytes and their MAC.
@@ -52,6 +54,29 @@ fn transport_error(status: u16, code: i64, message: &str) -> Reply {
     Reply::json(status, &RpcError::new(code, message).to_response(None))
 }
 
+/// How the client lets us answer.
+#[derive(Clone, Copy)]
+struct Stream {
+    sse_ok: bool,
+    json_ok: bool,
+}
+
+impl Stream {
+    /// SSE when there are notifications to carry, or when JSON is not acceptable.
+    fn use_sse(self, notifications: bool) -> bool {
+        self.sse_ok && (notifications || !self.json_ok)
+    }
+}
+
+/// Whether `accept` names `media` itself with q > 0.
+fn lists(accept: Option<&str>, media: &str) -> bool {
+    accept.is_some_and(|a| {
+        a.split(',').any(|r| {
+            accepts(Some(r), media) && r.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case(media))
+        })
+    })
+}
+
 /// Whether `accept` admits a media type (`type/subtype`), through wildcards and q > 0.
 fn accepts(accept: Option<&str>, media: &str) -> bool {
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
@@ -72,8 +97,8 @@ fn accepts(accept: Option<&str>, media: &str) -> bool {
 
 /// The origin check of every MCP version: a present `Origin` must be this server's own or
 /// one the operator allowed. Returns the origin to name in CORS headers, if any.
-pub fn check_origin<'r>(req: &'r RequestInfo, allowed: &[String]) -> Result<Option<&'r str>, Reply> {
-    if req.is_rebound() {
+pub fn check_origin<'r>(req: &'r RequestInfo, allowed: &[String], local_only: bool) -> Result<Option<&'r str>, Reply> {
+    if req.is_rebound(local_only) {
         return Err(transport_error(
             403,
             INVALID_REQUEST,
@@ -107,7 +132,7 @@ pub fn with_cors(reply: Reply, origin: Option<&str>, req: &RequestInfo) -> Reply
 
 /// `OPTIONS` on the MCP endpoint: a CORS preflight for allowed origins.
 pub fn preflight(req: &RequestInfo, ep: &Endpoint, allow: &str) -> Reply {
-    match check_origin(req, ep.allowed_origins) {
+    match check_origin(req, ep.allowed_origins, ep.local_only) {
         Err(reply) => reply,
         Ok(origin) => {
             let reply = Reply::empty(204).with_header("allow", allow);
@@ -124,7 +149,7 @@ pub fn preflight(req: &RequestInfo, ep: &Endpoint, allow: &str) -> Reply {
 
 /// `POST /mcp`.
 pub fn post(req: &RequestInfo, ep: &Endpoint) -> Reply {
-    let origin = match check_origin(req, ep.allowed_origins) {
+    let origin = match check_origin(req, ep.allowed_origins, ep.local_only) {
         Ok(o) => o,
         Err(reply) => return reply,
     };
@@ -138,10 +163,13 @@ fn post_checked(req: &RequestInfo, ep: &Endpoint) -> Reply {
         return transport_error(415, INVALID_REQUEST, "Content-Type must be application/json");
     }
     let accept = req.header("accept");
-    let sse = accepts(accept, "text/event-stream");
-    if !sse && !accepts(accept, "application/json") {
+    let json_ok = accepts(accept, "application/json");
+    // SSE only for clients that name it: `*/*` or no Accept at all means JSON.
+    let sse_ok = lists(accept, "text/event-stream");
+    if !json_ok && !sse_ok {
         return transport_error(406, INVALID_REQUEST, "Accept must admit application/json or text/event-stream");
     }
+    let stream = Stream { sse_ok, json_ok };
     let bytes = match &req.body {
         Body::TooLarge => {
             return transport_error(
@@ -170,7 +198,10 @@ fn post_checked(req: &RequestInfo, ep: &Endpoint) -> Reply {
         |version| Context { version, origin: &origin, now_ms: req.now_ms, caller: ep.caller, state_key: ep.state_key };
 
     match parsed {
-        Value::Array(items) => batch(items, header_version, sse, &cx),
+        Value::Array(items) => match check_session(req, Version::V2025_03_26, ep) {
+            Err(f) => Reply::json(f.status, &f.error.to_response(None)),
+            Ok(()) => batch(items, header_version, stream, &cx),
+        },
         single => {
             let msg = match parse_message(&single) {
                 Ok(m) => m,
@@ -183,7 +214,7 @@ fn post_checked(req: &RequestInfo, ep: &Endpoint) -> Reply {
                         .and_then(|v| check_session(req, v, ep).map(|()| v))
                         .and_then(|v| server::handle(&method, &params, &cx(v)));
                     let issue_session = method == "initialize" && outcome.is_ok();
-                    let reply = respond(&id, outcome, sse);
+                    let reply = respond(&id, outcome, stream);
                     match (issue_session, ep.session_key, req.session_random) {
                         (true, Some(key), Some(random)) => {
                             reply.with_header("mcp-session-id", new_session_id(key, &random))
@@ -191,11 +222,12 @@ fn post_checked(req: &RequestInfo, ep: &Endpoint) -> Reply {
                         _ => reply,
                     }
                 }
-                Message::Notification { .. } => Reply::empty(202),
                 Message::Response { .. } if header_version == Some(Version::V2026_07_28.as_str()) => {
                     transport_error(400, INVALID_REQUEST, "This server sends no requests, so it takes no responses")
                 }
-                Message::Response { .. } => Reply::empty(202),
+                // Nothing to answer, but the version and session rules still hold.
+                Message::Notification { method, params } => accept_silently(req, header_version, &method, &params, ep),
+                Message::Response { .. } => accept_silently(req, header_version, "", &Map::new(), ep),
             }
         }
     }
@@ -315,6 +347,19 @@ fn check_headers(req: &RequestInfo, v: Version, method: &str, params: &Map<Strin
     }
 }
 
+fn accept_silently(
+    req: &RequestInfo,
+    header: Option<&str>,
+    method: &str,
+    params: &Map<String, Value>,
+    ep: &Endpoint,
+) -> Reply {
+    match resolve_version(header, method, params).and_then(|v| check_session(req, v, ep)) {
+        Ok(()) => Reply::empty(202),
+        Err(f) => Reply::json(f.status, &f.error.to_response(None)),
+    }
+}
+
 /// 2025-x: a session id we did not sign is unknown to every isolate: 404, so the client starts
 /// a new session. 2026-07-28 has no sessions and ignores the header.
 fn check_session(req: &RequestInfo, v: Version, ep: &Endpoint) -> Result<(), Failed> {
@@ -328,11 +373,13 @@ fn check_session(req: &RequestInfo, v: Version, ep: &Endpoint) -> Result<(), Fai
 }
 
 /// The HTTP answer to one request: JSON, or SSE carrying its notifications first.
-fn respond(id: &Value, outcome: Result<Handled, Failed>, sse: bool) -> Reply {
+fn respond(id: &Value, outcome: Result<Handled, Failed>, stream: Stream) -> Reply {
     match outcome {
         Err(f) => Reply::json(f.status, &f.error.to_response(Some(id))),
-        Ok(h) if h.notifications.is_empty() || !sse => Reply::json(200, &result_response(id, h.result)),
-        Ok(h) => event_stream(h.notifications.iter().chain([&result_response(id, h.result)])),
+        Ok(h) if stream.use_sse(!h.notifications.is_empty()) => {
+            event_stream(h.notifications.iter().chain([&result_response(id, h.result)]))
+        }
+        Ok(h) => Reply::json(200, &result_response(id, h.result)),
     }
 }
 
@@ -343,8 +390,11 @@ fn event_stream<'a>(messages: impl Iterator<Item = &'a Value>) -> Reply {
         .with_header("x-accel-buffering", "no")
 }
 
+/// Most messages one batch may carry: each can produce a sizeable result, all held at once.
+pub const MAX_BATCH: usize = 32;
+
 /// A 2025-03-26 JSON-RPC batch.
-fn batch<'a>(items: Vec<Value>, header: Option<&str>, sse: bool, cx: &dyn Fn(Version) -> Context<'a>) -> Reply {
+fn batch<'a>(items: Vec<Value>, header: Option<&str>, stream: Stream, cx: &dyn Fn(Version) -> Context<'a>) -> Reply {
     let version = match header.map(|h| (h, Version::parse(h))) {
         None => Version::V2025_03_26,
         Some((_, Some(v))) => v,
@@ -362,6 +412,9 @@ fn batch<'a>(items: Vec<Value>, header: Option<&str>, sse: bool, cx: &dyn Fn(Ver
     }
     if items.is_empty() {
         return transport_error(400, INVALID_REQUEST, "An empty batch is not a valid request");
+    }
+    if items.len() > MAX_BATCH {
+        return transport_error(400, INVALID_REQUEST, &format!("A batch may carry at most {MAX_BATCH} messages"));
     }
     let mut notifications = Vec::new();
     let mut responses = Vec::new();
@@ -382,7 +435,7 @@ fn batch<'a>(items: Vec<Value>, header: Option<&str>, sse: bool, cx: &dyn Fn(Ver
     }
     if responses.is_empty() {
         Reply::empty(202)
-    } else if sse && !notifications.is_empty() {
+    } else if stream.use_sse(!notifications.is_empty()) {
         let all = Value::Array(responses);
         event_stream(notifications.iter().chain([&all]))
     } else {
@@ -412,7 +465,13 @@ mod tests {
         let allowed = vec!["https://allowed.example".to_string()];
         post(
             &req("/mcp", headers, body),
-            &Endpoint { allowed_origins: &allowed, caller: None, state_key: None, session_key: None },
+            &Endpoint {
+                allowed_origins: &allowed,
+                caller: None,
+                state_key: None,
+                session_key: None,
+                local_only: false,
+            },
         )
     }
 
@@ -453,7 +512,11 @@ mod tests {
         let mut r = req("/mcp", &[], "");
         r.body = Body::TooLarge;
         assert_eq!(
-            post(&r, &Endpoint { allowed_origins: &[], caller: None, state_key: None, session_key: None }).status,
+            post(
+                &r,
+                &Endpoint { allowed_origins: &[], caller: None, state_key: None, session_key: None, local_only: false }
+            )
+            .status,
             413
         );
     }
@@ -494,7 +557,6 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}"#,
         );
         assert_eq!(json_of(&init)["result"]["protocolVersion"], "2025-06-18");
-        assert!(init.header("mcp-session-id").is_none(), "stateless: no session");
     }
 
     #[test]
@@ -586,7 +648,13 @@ mod tests {
         for bad in ["", ".", "abc", "AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA", &format!("{id}x")] {
             assert!(!session_id_valid(&key, bad), "{bad}");
         }
-        let ep = Endpoint { allowed_origins: &[], caller: None, state_key: None, session_key: Some(&key) };
+        let ep = Endpoint {
+            allowed_origins: &[],
+            caller: None,
+            state_key: None,
+            session_key: Some(&key),
+            local_only: false,
+        };
         let mut init = req(
             "/mcp",
             &[],
@@ -610,20 +678,86 @@ mod tests {
     }
 
     #[test]
-    fn sse_only_when_there_are_notifications_and_the_client_accepts_it() {
-        let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"message":"x"},"_meta":{"progressToken":"p"}}}"#;
-        let r = post_with(&[("accept", JSON_SSE)], body);
-        assert_eq!(r.header("content-type"), Some("application/json"), "echo sends no progress");
-        assert!(accepts(Some(JSON_SSE), "text/event-stream"));
-        assert!(!accepts(Some("application/json"), "text/event-stream"));
+    fn sse_only_when_there_are_notifications_and_the_client_names_it() {
+        let handled = || Handled {
+            result: json!({}),
+            notifications: vec![json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {}})],
+        };
+        let quiet = || Handled { result: json!({}), notifications: vec![] };
+        let both = Stream { sse_ok: true, json_ok: true };
+        let sse = respond(&json!(1), Ok(handled()), both);
+        assert_eq!(sse.header("content-type"), Some("text/event-stream"));
+        assert_eq!(sse.header("x-accel-buffering"), Some("no"));
+        let events: Vec<&str> = sse.body.split("\n\n").filter(|e| !e.is_empty()).collect();
+        assert_eq!(events.len(), 2);
+        assert!(events[0].starts_with("event: message\ndata: {") && events[0].contains("notifications/progress"));
+        assert!(events[1].contains("\"id\":1"));
+        assert_eq!(respond(&json!(1), Ok(quiet()), both).header("content-type"), Some("application/json"));
+        let json_only = Stream { sse_ok: false, json_ok: true };
+        assert_eq!(respond(&json!(1), Ok(handled()), json_only).header("content-type"), Some("application/json"));
+        let sse_only = Stream { sse_ok: true, json_ok: false };
+        assert_eq!(respond(&json!(1), Ok(quiet()), sse_only).header("content-type"), Some("text/event-stream"));
+
+        assert!(lists(Some(JSON_SSE), "text/event-stream"));
+        assert!(!lists(Some("*/*"), "text/event-stream"));
+        assert!(!lists(None, "text/event-stream"));
+        assert!(!lists(Some("text/event-stream;q=0"), "text/event-stream"));
         assert!(accepts(Some("text/*"), "text/event-stream"));
         assert!(accepts(None, "application/json"));
+        let only_sse = post_with(&[("accept", "text/event-stream")], r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#);
+        assert_eq!(only_sse.header("content-type"), Some("text/event-stream"));
+    }
+
+    #[test]
+    fn batches_are_capped_and_checked_for_sessions() {
+        let one = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+        let many = format!("[{}]", vec![one; MAX_BATCH + 1].join(","));
+        let r = post_with(&[], &many);
+        assert_eq!(r.status, 400);
+        assert!(json_of(&r)["error"]["message"].as_str().unwrap().contains("at most 32"));
+        assert_eq!(post_with(&[], &format!("[{}]", vec![one; MAX_BATCH].join(","))).status, 200);
+        let key = Key::derive(&"s".repeat(32), crate::keys::SESSION);
+        let ep = Endpoint {
+            allowed_origins: &[],
+            caller: None,
+            state_key: None,
+            session_key: Some(&key),
+            local_only: false,
+        };
+        assert_eq!(post(&req("/mcp", &[("mcp-session-id", "forged")], &format!("[{one}]")), &ep).status, 404);
+    }
+
+    #[test]
+    fn notifications_obey_version_and_session_rules() {
+        let note = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+        assert_eq!(post_with(&[("mcp-protocol-version", "1999-01-01")], note).status, 400);
+        let key = Key::derive(&"s".repeat(32), crate::keys::SESSION);
+        let ep = Endpoint {
+            allowed_origins: &[],
+            caller: None,
+            state_key: None,
+            session_key: Some(&key),
+            local_only: false,
+        };
+        assert_eq!(post(&req("/mcp", &[("mcp-session-id", "forged")], note), &ep).status, 404);
+        assert_eq!(post(&req("/mcp", &[], note), &ep).status, 202);
+    }
+
+    #[test]
+    fn local_only_refuses_other_host_names() {
+        let ep = Endpoint { allowed_origins: &[], caller: None, state_key: None, session_key: None, local_only: true };
+        let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+        assert_eq!(post(&req("/mcp", &[], ping), &ep).status, 200);
+        let mut rebound = req("/mcp", &[], ping);
+        rebound.url = Url::parse("http://evil.example.com:8787/mcp").unwrap();
+        assert_eq!(post(&rebound, &ep).status, 403, "even without CF-Connecting-IP");
     }
 
     #[test]
     fn preflight_for_allowed_origins_only() {
         let allowed = vec!["https://allowed.example".to_string()];
-        let ep = Endpoint { allowed_origins: &allowed, caller: None, state_key: None, session_key: None };
+        let ep =
+            Endpoint { allowed_origins: &allowed, caller: None, state_key: None, session_key: None, local_only: false };
         let mut r = req("/mcp", &[("origin", "https://allowed.example")], "");
         r.method = "OPTIONS".into();
         let ok = preflight(&r, &ep, "POST, OPTIONS");

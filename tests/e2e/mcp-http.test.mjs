@@ -271,3 +271,31 @@ describe('SSE responses (conformance build, whose fixtures report progress and l
     }
   });
 });
+
+describe('DNS-rebinding protection in local mode', () => {
+  test('LOCAL_ONLY refuses a request addressed to another host name, on every route', async () => {
+    const w = await startWorker({ bindings: completeBindings('https://discord.com', { LOCAL_ONLY: 'true' }) });
+    const { port } = new URL(w.url);
+    const http = await import('node:http');
+    const send = (path, method, host, body) => new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path, method, headers: { host, origin: `http://${host}`, 'content-type': 'application/json', accept: ACCEPT, 'cf-connecting-ip': '8.8.8.8' } }, (res) => {
+        let data = '';
+        res.on('data', (c) => { data += c; });
+        res.on('end', () => resolve({ status: res.statusCode, body: data }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    try {
+      const ping = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
+      const evil = await send('/mcp', 'POST', `evil.example.com:${port}`, ping);
+      assert.equal(evil.status, 403);
+      assert.match(JSON.parse(evil.body).error.message, /Host not allowed/);
+      assert.equal((await send('/health', 'GET', `evil.example.com:${port}`)).status, 403);
+      assert.equal((await send('/mcp', 'POST', `localhost:${port}`, ping)).status, 200);
+      assert.equal((await send('/mcp', 'POST', `127.0.0.1:${port}`, ping)).status, 200);
+    } finally {
+      await w.close();
+    }
+  });
+});
