@@ -16,6 +16,7 @@ pub mod guides;
 pub mod http;
 pub mod keys;
 pub mod mcp;
+pub mod oauth;
 pub mod pages;
 pub mod routes;
 pub mod store;

@@ -1,0 +1,171 @@
+//! Access tokens: JWTs signed with HS256 (jwt-compact) under a key derived from `SECRET_KEY`,
+//! verified on every MCP request with no KV read and no Discord call. The algorithm is fixed by
+//! the verifier, so `alg: none` or any other algorithm never verifies.
+
+use chrono::{DateTime, Duration, Utc};
+use jwt_compact::alg::{Hs256, Hs256Key};
+use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions, Token, UntrustedToken, ValidationError};
+use serde::{Deserialize, Serialize};
+
+use crate::keys::Key;
+
+/// Clock skew tolerated between edge locations when checking `exp`, `nbf` and `iat`.
+pub const LEEWAY_SECONDS: i64 = 60;
+
+/// The claims this server puts in an access token besides `exp`, `iat` and `nbf`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    /// The MCP resource the token is for (RFC 8707).
+    pub aud: String,
+    /// Discord user id.
+    pub sub: String,
+    pub client_id: String,
+    /// Space-separated scopes.
+    pub scope: String,
+    pub jti: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenError {
+    Malformed,
+    /// Signed with another algorithm, or a wrong key, or altered.
+    BadSignature,
+    Expired,
+    NotYetValid,
+    WrongIssuer,
+    WrongAudience,
+}
+
+impl TokenError {
+    /// For `error_description` in `WWW-Authenticate` (RFC 6750).
+    pub fn describe(&self) -> &'static str {
+        match self {
+            TokenError::Malformed => "The access token is malformed",
+            TokenError::BadSignature => "The access token signature is invalid",
+            TokenError::Expired => "The access token has expired",
+            TokenError::NotYetValid => "The access token is not valid yet",
+            TokenError::WrongIssuer => "The access token was issued by another server",
+            TokenError::WrongAudience => "The access token is for another resource",
+        }
+    }
+}
+
+fn at(unix_seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(unix_seconds, 0).unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+fn hs_key(key: &Key) -> Hs256Key {
+    Hs256Key::new(key.bytes())
+}
+
+/// Signs an access token valid from `now` for `ttl_seconds`.
+pub fn issue(key: &Key, claims: AccessClaims, now: i64, ttl_seconds: i64) -> Option<String> {
+    let mut c = Claims::new(claims);
+    c.issued_at = Some(at(now));
+    c.not_before = Some(at(now));
+    c.expiration = Some(at(now.saturating_add(ttl_seconds)));
+    Hs256.token(&Header::empty().with_token_type("at+jwt"), &c, &hs_key(key)).ok()
+}
+
+/// Verifies signature, time window, issuer and audience; returns the claims.
+pub fn verify(key: &Key, token: &str, issuer: &str, audience: &str, now: i64) -> Result<AccessClaims, TokenError> {
+    let untrusted = UntrustedToken::new(token).map_err(|_| TokenError::Malformed)?;
+    let token: Token<AccessClaims> = Hs256.validator(&hs_key(key)).validate(&untrusted).map_err(|e| match e {
+        ValidationError::MalformedClaims(_) | ValidationError::NoClaim(_) => TokenError::Malformed,
+        _ => TokenError::BadSignature,
+    })?;
+    let options = TimeOptions::new(Duration::seconds(LEEWAY_SECONDS), move || at(now));
+    let claims = token.claims();
+    claims.validate_expiration(&options).map_err(|e| match e {
+        ValidationError::NoClaim(_) => TokenError::Malformed,
+        _ => TokenError::Expired,
+    })?;
+    claims.validate_maturity(&options).map_err(|_| TokenError::NotYetValid)?;
+    if claims.issued_at.is_some_and(|iat| iat.timestamp() > now + LEEWAY_SECONDS) {
+        return Err(TokenError::NotYetValid);
+    }
+    if claims.custom.iss != issuer {
+        return Err(TokenError::WrongIssuer);
+    }
+    if claims.custom.aud != audience {
+        return Err(TokenError::WrongAudience);
+    }
+    Ok(claims.custom.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use base64::Engine;
+
+    const NOW: i64 = 1_785_240_000;
+    const ISS: &str = "https://mcp.example";
+    const AUD: &str = "https://mcp.example/mcp";
+
+    fn key() -> Key {
+        Key::derive(&"k".repeat(32), "oauth/access-token")
+    }
+
+    fn claims() -> AccessClaims {
+        AccessClaims {
+            iss: ISS.into(),
+            aud: AUD.into(),
+            sub: "80351110224678912".into(),
+            client_id: "c1".into(),
+            scope: "mcp:tools".into(),
+            jti: "j1".into(),
+        }
+    }
+
+    fn token() -> String {
+        issue(&key(), claims(), NOW, 3600).unwrap()
+    }
+
+    #[test]
+    fn round_trip_with_leeway() {
+        assert_eq!(verify(&key(), &token(), ISS, AUD, NOW), Ok(claims()));
+        assert!(verify(&key(), &token(), ISS, AUD, NOW + 3600 + LEEWAY_SECONDS - 1).is_ok());
+        assert_eq!(verify(&key(), &token(), ISS, AUD, NOW + 3600 + LEEWAY_SECONDS + 1), Err(TokenError::Expired));
+        assert!(verify(&key(), &token(), ISS, AUD, NOW - LEEWAY_SECONDS + 1).is_ok());
+        assert_eq!(verify(&key(), &token(), ISS, AUD, NOW - LEEWAY_SECONDS - 1), Err(TokenError::NotYetValid));
+    }
+
+    #[test]
+    fn wrong_key_issuer_audience() {
+        let other = Key::derive(&"z".repeat(32), "oauth/access-token");
+        assert_eq!(verify(&other, &token(), ISS, AUD, NOW), Err(TokenError::BadSignature));
+        assert_eq!(verify(&key(), &token(), "https://other.example", AUD, NOW), Err(TokenError::WrongIssuer));
+        assert_eq!(verify(&key(), &token(), ISS, "https://mcp.example/", NOW), Err(TokenError::WrongAudience));
+    }
+
+    #[test]
+    fn alg_none_other_algorithms_and_tampering_fail() {
+        let t = token();
+        let parts: Vec<&str> = t.split('.').collect();
+        let none = format!("{}.{}.", B64.encode(br#"{"alg":"none","typ":"at+jwt"}"#), parts[1]);
+        assert_eq!(verify(&key(), &none, ISS, AUD, NOW), Err(TokenError::BadSignature));
+        let hs512 = format!("{}.{}.{}", B64.encode(br#"{"alg":"HS512"}"#), parts[1], parts[2]);
+        assert_eq!(verify(&key(), &hs512, ISS, AUD, NOW), Err(TokenError::BadSignature));
+        let mut c = claims();
+        c.sub = "someone-else".into();
+        let body = serde_json::to_string(&serde_json::json!({
+            "iss": c.iss, "aud": c.aud, "sub": c.sub, "client_id": c.client_id, "scope": c.scope, "jti": c.jti,
+            "exp": NOW + 3600, "iat": NOW, "nbf": NOW,
+        }))
+        .unwrap();
+        let tampered = format!("{}.{}.{}", parts[0], B64.encode(body), parts[2]);
+        assert_eq!(verify(&key(), &tampered, ISS, AUD, NOW), Err(TokenError::BadSignature));
+        for junk in ["", "a", "a.b", "a.b.c", "....", "eyJ.eyJ.x", &"A".repeat(5000)] {
+            assert!(verify(&key(), junk, ISS, AUD, NOW).is_err(), "{junk}");
+        }
+    }
+
+    #[test]
+    fn a_token_without_exp_is_malformed() {
+        let c = Claims::new(claims());
+        let t = Hs256.token(&Header::empty(), &c, &hs_key(&key())).unwrap();
+        assert_eq!(verify(&key(), &t, ISS, AUD, NOW), Err(TokenError::Malformed));
+    }
+}

@@ -1,0 +1,6 @@
+//! The OAuth 2.1 authorization server, as pure functions: PKCE, redirect URI rules, access
+//! tokens. No runtime types and no I/O; the HTTP endpoints that use them come with login.
+
+pub mod access_token;
+pub mod pkce;
+pub mod redirect;

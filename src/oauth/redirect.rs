@@ -1,0 +1,176 @@
+//! Redirect URIs: what a client may register, and when a requested one matches a registered
+//! one. An invalid redirect URI is never redirected to; callers show the person an error page.
+
+use url::Url;
+
+use crate::http::is_loopback;
+
+/// Longest redirect URI accepted; real ones are far shorter.
+pub const MAX_LEN: usize = 2000;
+
+/// Schemes that can run code, read local files or are not a place to send a person back to.
+const REFUSED_SCHEMES: &[&str] = &[
+    "javascript",
+    "data",
+    "file",
+    "vbscript",
+    "about",
+    "blob",
+    "filesystem",
+    "view-source",
+    "ftp",
+    "ws",
+    "wss",
+    "mailto",
+    "tel",
+    "sms",
+    "urn",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedirectError {
+    TooLong,
+    NotAbsolute,
+    /// Whitespace or control characters, which parsers disagree about.
+    BadCharacters,
+    RefusedScheme(String),
+    /// `http` is for loopback hosts only (RFC 8252 §7.3); elsewhere use https.
+    HttpNotLoopback,
+    Fragment,
+    UserInfo,
+    NoHost,
+}
+
+impl RedirectError {
+    pub fn describe(&self) -> String {
+        match self {
+            RedirectError::TooLong => format!("a redirect URI may be at most {MAX_LEN} characters"),
+            RedirectError::NotAbsolute => "a redirect URI must be an absolute URI".into(),
+            RedirectError::BadCharacters => "a redirect URI must not contain spaces or control characters".into(),
+            RedirectError::RefusedScheme(s) => format!("the scheme `{s}:` is not allowed for redirect URIs"),
+            RedirectError::HttpNotLoopback => {
+                "http redirect URIs are allowed only for localhost, 127.0.0.1 or [::1]; use https".into()
+            }
+            RedirectError::Fragment => "a redirect URI must not contain a fragment (#)".into(),
+            RedirectError::UserInfo => "a redirect URI must not contain a user name or password".into(),
+            RedirectError::NoHost => "an https redirect URI needs a host".into(),
+        }
+    }
+}
+
+/// Checks a redirect URI offered at registration (or in a client metadata document).
+pub fn validate(raw: &str) -> Result<Url, RedirectError> {
+    if raw.len() > MAX_LEN {
+        return Err(RedirectError::TooLong);
+    }
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(RedirectError::BadCharacters);
+    }
+    let url = Url::parse(raw).map_err(|_| RedirectError::NotAbsolute)?;
+    let scheme = url.scheme();
+    if REFUSED_SCHEMES.contains(&scheme) {
+        return Err(RedirectError::RefusedScheme(scheme.to_string()));
+    }
+    if url.fragment().is_some() || raw.contains('#') {
+        return Err(RedirectError::Fragment);
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(RedirectError::UserInfo);
+    }
+    match scheme {
+        "https" if url.host().is_none() => Err(RedirectError::NoHost),
+        "http" if !is_loopback(&url) => Err(RedirectError::HttpNotLoopback),
+        // https, loopback http, and private-use schemes of native apps (cursor://, vscode://).
+        _ => Ok(url),
+    }
+}
+
+/// Whether `requested` may be used for a client that registered `registered`: the same string,
+/// or, for a loopback http URI, the same but for the port, which native apps pick at run time.
+pub fn matches(registered: &str, requested: &str) -> bool {
+    if registered == requested {
+        return true;
+    }
+    let (Ok(r), Ok(q)) = (Url::parse(registered), Url::parse(requested)) else { return false };
+    r.scheme() == "http"
+        && q.scheme() == "http"
+        && is_loopback(&r)
+        && r.host() == q.host()
+        && r.path() == q.path()
+        && r.query() == q.query()
+        && q.fragment().is_none()
+        && q.username().is_empty()
+        && q.password().is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepted_redirect_uris() {
+        for ok in [
+            "https://claude.ai/api/mcp/auth_callback",
+            "https://chatgpt.com/connector_platform_oauth_redirect",
+            "http://localhost:6274/oauth/callback",
+            "http://127.0.0.1:33418/callback",
+            "http://[::1]/cb",
+            "cursor://anysphere.cursor-retrieval/oauth/user-mcp/callback",
+            "vscode://vscode.github-authentication/did-authenticate",
+            "com.example.app:/oauth2redirect",
+            "https://app.example/cb?tenant=1",
+        ] {
+            assert!(validate(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn refused_redirect_uris() {
+        let err = |u: &str| validate(u).unwrap_err();
+        assert_eq!(err("javascript:alert(1)"), RedirectError::RefusedScheme("javascript".into()));
+        assert_eq!(err("JavaScript:alert(1)"), RedirectError::RefusedScheme("javascript".into()));
+        assert_eq!(err("data:text/html,<script>x</script>"), RedirectError::RefusedScheme("data".into()));
+        assert_eq!(err("file:///etc/passwd"), RedirectError::RefusedScheme("file".into()));
+        assert_eq!(err("vbscript:x"), RedirectError::RefusedScheme("vbscript".into()));
+        assert_eq!(err("http://example.com/cb"), RedirectError::HttpNotLoopback);
+        assert_eq!(err("http://localhost.evil.com/cb"), RedirectError::HttpNotLoopback);
+        assert_eq!(err("http://127.0.0.1.nip.io/cb"), RedirectError::HttpNotLoopback);
+        assert_eq!(err("https://app.example/cb#frag"), RedirectError::Fragment);
+        assert_eq!(err("https://app.example/cb#"), RedirectError::Fragment);
+        assert_eq!(err("https://user:pw@app.example/cb"), RedirectError::UserInfo);
+        assert_eq!(err("https://evil.example@app.example/cb"), RedirectError::UserInfo);
+        assert_eq!(err("/relative/cb"), RedirectError::NotAbsolute);
+        assert_eq!(err("https://app.example/c b"), RedirectError::BadCharacters);
+        assert_eq!(err("https://app.example/cb\n"), RedirectError::BadCharacters);
+        assert_eq!(err(&format!("https://app.example/{}", "a".repeat(MAX_LEN))), RedirectError::TooLong);
+        assert!(err("javascript:x").describe().contains("javascript:"));
+    }
+
+    #[test]
+    fn matching_is_exact_except_loopback_ports() {
+        let reg = "https://app.example/cb";
+        assert!(matches(reg, reg));
+        for bad in [
+            "https://app.example/cb/",
+            "https://app.example/cbx",
+            "https://app.example/cb?x=1",
+            "https://app.example:8443/cb",
+            "https://APP.example/cb",
+            "https://app.example/%63b",
+            "https://app.example.evil.com/cb",
+            "https://app.example/cb#x",
+            "http://app.example/cb",
+        ] {
+            assert!(!matches(reg, bad), "{bad}");
+        }
+        let native = "http://127.0.0.1/callback";
+        assert!(matches(native, "http://127.0.0.1:51234/callback"));
+        assert!(matches("http://localhost:1/cb", "http://localhost:65000/cb"));
+        assert!(!matches(native, "http://127.0.0.1:51234/callback/x"));
+        assert!(!matches(native, "http://localhost:51234/callback"), "host must be the same loopback name");
+        assert!(!matches(native, "http://evil@127.0.0.1:5/callback"));
+        assert!(!matches(native, "https://127.0.0.1:5/callback"));
+        assert!(!matches("https://127.0.0.1/cb", "https://127.0.0.1:9/cb"), "only http loopback ports vary");
+        assert!(!matches("cursor://a/cb", "cursor://a/cb2"));
+    }
+}
