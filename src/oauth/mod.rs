@@ -2,5 +2,6 @@
 //! tokens. No runtime types and no I/O; the HTTP endpoints that use them come with login.
 
 pub mod access_token;
+pub mod client;
 pub mod pkce;
 pub mod redirect;

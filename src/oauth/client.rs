@@ -1,0 +1,311 @@
+//! Dynamic client registration (RFC 7591) without storage: the `client_id` is the validated
+//! client metadata itself, signed. Any edge location verifies it with no KV read, a flood of
+//! registrations costs no storage at all, and the client secret of a confidential client is
+//! an HMAC of its id, so it is never stored either.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::redirect;
+use crate::keys::Key;
+
+pub const MAX_REDIRECT_URIS: usize = 10;
+pub const MAX_CLIENT_NAME: usize = 100;
+pub const MAX_URI_FIELD: usize = 500;
+/// Longest `client_id` produced or accepted.
+pub const MAX_CLIENT_ID: usize = 8192;
+const ID_PREFIX: &str = "mcpc1.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuthMethod {
+    #[serde(rename = "none")]
+    None,
+    #[serde(rename = "client_secret_basic")]
+    SecretBasic,
+    #[serde(rename = "client_secret_post")]
+    SecretPost,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::None => "none",
+            AuthMethod::SecretBasic => "client_secret_basic",
+            AuthMethod::SecretPost => "client_secret_post",
+        }
+    }
+}
+
+/// What a registered client is, as carried inside its `client_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    #[serde(rename = "r")]
+    pub redirect_uris: Vec<String>,
+    #[serde(rename = "m")]
+    pub auth_method: AuthMethod,
+    /// Whether the client may use refresh tokens.
+    #[serde(rename = "f")]
+    pub refresh: bool,
+    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    /// Registration time, seconds since the epoch.
+    #[serde(rename = "t")]
+    pub issued_at: i64,
+}
+
+/// RFC 7591 §3.2.2 error codes, with a description for the developer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationError {
+    pub code: &'static str,
+    pub description: String,
+}
+
+fn invalid(code: &'static str, description: impl Into<String>) -> RegistrationError {
+    RegistrationError { code, description: description.into() }
+}
+
+fn meta_error(description: impl Into<String>) -> RegistrationError {
+    invalid("invalid_client_metadata", description)
+}
+
+fn optional_string<'a>(body: &'a Value, field: &str, max: usize) -> Result<Option<&'a str>, RegistrationError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.chars().count() > max => {
+            Err(meta_error(format!("{field} may be at most {max} characters")))
+        }
+        Some(Value::String(s)) if s.chars().any(char::is_control) => {
+            Err(meta_error(format!("{field} must not contain control characters")))
+        }
+        Some(Value::String(s)) => Ok(Some(s.as_str()).filter(|s| !s.trim().is_empty())),
+        Some(_) => Err(meta_error(format!("{field} must be a string"))),
+    }
+}
+
+fn string_list<'a>(body: &'a Value, field: &str) -> Result<Option<Vec<&'a str>>, RegistrationError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().ok_or_else(|| meta_error(format!("{field} must be an array of strings"))))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(meta_error(format!("{field} must be an array of strings"))),
+    }
+}
+
+/// Validates an RFC 7591 registration request body.
+pub fn register(body: &Value, now: i64) -> Result<Client, RegistrationError> {
+    if !body.is_object() {
+        return Err(meta_error("the registration request must be a JSON object"));
+    }
+    let uris = string_list(body, "redirect_uris")?.unwrap_or_default();
+    if uris.is_empty() {
+        return Err(invalid("invalid_redirect_uri", "redirect_uris is required (at least one URI)"));
+    }
+    if uris.len() > MAX_REDIRECT_URIS {
+        return Err(invalid("invalid_redirect_uri", format!("at most {MAX_REDIRECT_URIS} redirect_uris")));
+    }
+    for uri in &uris {
+        redirect::validate(uri).map_err(|e| invalid("invalid_redirect_uri", format!("{uri}: {}", e.describe())))?;
+    }
+    let auth_method = match body.get("token_endpoint_auth_method") {
+        None | Some(Value::Null) => AuthMethod::SecretBasic, // RFC 7591 §2 default
+        Some(v) => serde_json::from_value::<AuthMethod>(v.clone()).map_err(|_| {
+            meta_error("token_endpoint_auth_method must be none, client_secret_basic or client_secret_post")
+        })?,
+    };
+    let grants = string_list(body, "grant_types")?.unwrap_or_else(|| vec!["authorization_code"]);
+    if let Some(g) = grants.iter().find(|g| !matches!(**g, "authorization_code" | "refresh_token")) {
+        return Err(meta_error(format!("grant type {g} is not supported (authorization_code, refresh_token)")));
+    }
+    if !grants.contains(&"authorization_code") {
+        return Err(meta_error("grant_types must include authorization_code"));
+    }
+    let responses = string_list(body, "response_types")?.unwrap_or_else(|| vec!["code"]);
+    if responses.iter().any(|r| *r != "code") {
+        return Err(meta_error("response_types may only contain code"));
+    }
+    let name = optional_string(body, "client_name", MAX_CLIENT_NAME)?;
+    let client_uri = optional_string(body, "client_uri", MAX_URI_FIELD)?;
+    if let Some(u) = client_uri {
+        if !url::Url::parse(u).is_ok_and(|u| u.scheme() == "https") {
+            return Err(meta_error("client_uri must be an https URL"));
+        }
+    }
+    Ok(Client {
+        redirect_uris: uris.into_iter().map(String::from).collect(),
+        auth_method,
+        refresh: grants.contains(&"refresh_token"),
+        name: name.map(String::from),
+        client_uri: client_uri.map(String::from),
+        issued_at: now,
+    })
+}
+
+/// The signed, self-contained `client_id`.
+pub fn client_id(key: &Key, client: &Client) -> Option<String> {
+    let body = B64.encode(serde_json::to_vec(client).ok()?);
+    let tag = key.sign(body.as_bytes());
+    let id = format!("{ID_PREFIX}{body}.{}", B64.encode(&tag[..16]));
+    (id.len() <= MAX_CLIENT_ID).then_some(id)
+}
+
+/// Reads back a `client_id` this server issued; `None` for anything else.
+pub fn open_client_id(key: &Key, id: &str) -> Option<Client> {
+    if id.len() > MAX_CLIENT_ID {
+        return None;
+    }
+    let (body, tag) = id.strip_prefix(ID_PREFIX)?.split_once('.')?;
+    let tag = B64.decode(tag).ok()?;
+    let full = key.sign(body.as_bytes());
+    if tag.len() != 16 || full[..16].iter().zip(&tag).fold(0u8, |acc, (a, b)| acc | (a ^ b)) != 0 {
+        return None;
+    }
+    serde_json::from_slice(&B64.decode(body).ok()?).ok()
+}
+
+/// A confidential client's secret: derived from its id, never stored.
+pub fn client_secret(key: &Key, client_id: &str) -> String {
+    B64.encode(key.sign(client_id.as_bytes()))
+}
+
+/// Checks a presented secret in constant time.
+pub fn secret_valid(key: &Key, client_id: &str, presented: &str) -> bool {
+    B64.decode(presented).is_ok_and(|tag| key.verify(client_id.as_bytes(), &tag))
+}
+
+/// The RFC 7591 registration response.
+pub fn registration_response(client: &Client, id: &str, secret: Option<&str>) -> Value {
+    let mut grants = vec!["authorization_code"];
+    if client.refresh {
+        grants.push("refresh_token");
+    }
+    let mut r = json!({
+        "client_id": id,
+        "client_id_issued_at": client.issued_at,
+        "redirect_uris": client.redirect_uris,
+        "token_endpoint_auth_method": client.auth_method.as_str(),
+        "grant_types": grants,
+        "response_types": ["code"],
+    });
+    if let Some(name) = &client.name {
+        r["client_name"] = json!(name);
+    }
+    if let Some(uri) = &client.client_uri {
+        r["client_uri"] = json!(uri);
+    }
+    if let Some(secret) = secret {
+        r["client_secret"] = json!(secret);
+        r["client_secret_expires_at"] = json!(0);
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> Key {
+        Key::derive(&"k".repeat(32), "oauth/client-id")
+    }
+
+    fn claude() -> Value {
+        json!({
+            "redirect_uris": ["https://claude.ai/api/mcp/auth_callback"],
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "client_name": "Claude",
+        })
+    }
+
+    #[test]
+    fn register_and_read_back_anywhere() {
+        let c = register(&claude(), 1000).unwrap();
+        assert_eq!(c.auth_method, AuthMethod::None);
+        assert!(c.refresh);
+        let id = client_id(&key(), &c).unwrap();
+        assert!(id.starts_with(ID_PREFIX));
+        assert_eq!(open_client_id(&key(), &id), Some(c.clone()));
+        let r = registration_response(&c, &id, None);
+        assert_eq!(r["grant_types"], json!(["authorization_code", "refresh_token"]));
+        assert!(r.get("client_secret").is_none());
+    }
+
+    #[test]
+    fn forged_or_foreign_client_ids_are_unknown() {
+        let id = client_id(&key(), &register(&claude(), 1000).unwrap()).unwrap();
+        assert_eq!(open_client_id(&Key::derive(&"z".repeat(32), "oauth/client-id"), &id), None);
+        let (body, tag) = id.strip_prefix(ID_PREFIX).unwrap().split_once('.').unwrap();
+        let evil = json!({"r": ["https://evil.example/cb"], "m": "none", "f": true, "t": 1}).to_string();
+        assert_eq!(open_client_id(&key(), &format!("{ID_PREFIX}{}.{tag}", B64.encode(evil))), None);
+        assert_eq!(open_client_id(&key(), &format!("{ID_PREFIX}{body}x.{tag}")), None);
+        for junk in ["", "mcpc1.", "mcpc1..", "abc", "mcpc1.a.b", &"x".repeat(MAX_CLIENT_ID + 1)] {
+            assert_eq!(open_client_id(&key(), junk), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn confidential_clients_get_a_derived_secret() {
+        let mut body = claude();
+        body["token_endpoint_auth_method"] = json!("client_secret_basic");
+        let c = register(&body, 1).unwrap();
+        let id = client_id(&key(), &c).unwrap();
+        let secret = client_secret(&key(), &id);
+        assert!(secret_valid(&key(), &id, &secret));
+        assert!(!secret_valid(&key(), &id, &secret[1..]));
+        assert!(!secret_valid(&key(), &format!("{id}x"), &secret));
+        assert!(!secret_valid(&key(), &id, "not base64 !"));
+        let r = registration_response(&c, &id, Some(&secret));
+        assert_eq!(r["client_secret_expires_at"], 0);
+        assert_eq!(
+            register(&json!({"redirect_uris": ["https://a.example/cb"]}), 1).unwrap().auth_method,
+            AuthMethod::SecretBasic
+        );
+    }
+
+    #[test]
+    fn invalid_registrations() {
+        let code = |b: Value| register(&b, 1).unwrap_err().code;
+        assert_eq!(code(json!([])), "invalid_client_metadata");
+        assert_eq!(code(json!({})), "invalid_redirect_uri");
+        assert_eq!(code(json!({"redirect_uris": []})), "invalid_redirect_uri");
+        assert_eq!(code(json!({"redirect_uris": "https://a.example/cb"})), "invalid_client_metadata");
+        assert_eq!(code(json!({"redirect_uris": ["javascript:alert(1)"]})), "invalid_redirect_uri");
+        assert_eq!(code(json!({"redirect_uris": ["http://example.com/cb"]})), "invalid_redirect_uri");
+        assert_eq!(code(json!({"redirect_uris": vec!["https://a.example/cb"; 11]})), "invalid_redirect_uri");
+        let base = |k: &str, v: Value| {
+            let mut b = json!({"redirect_uris": ["https://a.example/cb"]});
+            b[k] = v;
+            register(&b, 1).map(|_| ()).map_err(|e| e.code)
+        };
+        assert_eq!(base("token_endpoint_auth_method", json!("private_key_jwt")), Err("invalid_client_metadata"));
+        assert_eq!(base("grant_types", json!(["implicit"])), Err("invalid_client_metadata"));
+        assert_eq!(base("grant_types", json!(["refresh_token"])), Err("invalid_client_metadata"));
+        assert_eq!(base("response_types", json!(["token"])), Err("invalid_client_metadata"));
+        assert_eq!(base("client_name", json!("x".repeat(101))), Err("invalid_client_metadata"));
+        assert_eq!(base("client_name", json!("bad\u{7}name")), Err("invalid_client_metadata"));
+        assert_eq!(base("client_name", json!(5)), Err("invalid_client_metadata"));
+        assert_eq!(base("client_uri", json!("http://a.example")), Err("invalid_client_metadata"));
+        assert_eq!(
+            base("client_name", json!("<script>alert(1)</script>")),
+            Ok(()),
+            "stored as text; escaped when shown"
+        );
+        assert_eq!(base("grant_types", json!(["authorization_code"])), Ok(()));
+    }
+
+    #[test]
+    fn ten_long_redirect_uris_still_fit() {
+        let uris: Vec<String> = (0..10).map(|i| format!("https://app.example/{}/{i}", "p".repeat(300))).collect();
+        let c = register(&json!({"redirect_uris": uris, "client_name": "n".repeat(100)}), 1).unwrap();
+        let id = client_id(&key(), &c).unwrap();
+        assert!(id.len() < MAX_CLIENT_ID);
+        assert_eq!(open_client_id(&key(), &id).unwrap().redirect_uris.len(), 10);
+    }
+}
