@@ -3,5 +3,8 @@
 
 pub mod access_token;
 pub mod client;
+pub mod error;
+pub mod form;
+pub mod metadata;
 pub mod pkce;
 pub mod redirect;
