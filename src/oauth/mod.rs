@@ -3,6 +3,7 @@
 
 pub mod access_token;
 pub mod client;
+pub mod cookie;
 pub mod error;
 pub mod form;
 pub mod metadata;
