@@ -26,21 +26,12 @@ pub struct RequestInfo {
     pub body: Body,
     /// Wall-clock time of the request, in milliseconds since the Unix epoch.
     pub now_ms: u64,
-    /// Fresh randomness from the runtime, for a session id should this request need one.
-    pub session_random: Option<[u8; 16]>,
 }
 
 impl RequestInfo {
     pub fn new(method: &str, url: Url, headers: Vec<(String, String)>) -> RequestInfo {
         let headers = headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
-        RequestInfo {
-            method: method.to_ascii_uppercase(),
-            url,
-            headers,
-            body: Body::Empty,
-            now_ms: 0,
-            session_random: None,
-        }
+        RequestInfo { method: method.to_ascii_uppercase(), url, headers, body: Body::Empty, now_ms: 0 }
     }
 
     pub fn with_body(mut self, body: Body) -> RequestInfo {

@@ -19,6 +19,24 @@ impl std::fmt::Debug for Key {
 /// Purposes, each a distinct derivation label.
 pub const REQUEST_STATE: &str = "mcp/request-state";
 pub const SESSION: &str = "mcp/session";
+pub const ACCESS_TOKEN: &str = "oauth/access-token";
+pub const CLIENT_ID: &str = "oauth/client-id";
+pub const CLIENT_SECRET: &str = "oauth/client-secret";
+pub const AUTH_CODE: &str = "oauth/code";
+pub const CONSENT: &str = "oauth/consent";
+pub const PENDING: &str = "oauth/pending";
+
+/// `N` bytes from the platform's CSPRNG (the Web Crypto API in a Worker, the OS natively).
+pub fn random<const N: usize>() -> Option<[u8; N]> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).ok().map(|()| b)
+}
+
+/// A random URL-safe token of `N` bytes (e.g. 32 bytes: 256 bits).
+pub fn random_token<const N: usize>() -> Option<String> {
+    use base64::Engine;
+    random::<N>().map(|b| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
+}
 
 impl Key {
     /// HMAC-SHA256(secret, "mcp-oauth-worker/v1/" + purpose).
@@ -32,6 +50,54 @@ impl Key {
 
     pub fn sign(&self, data: &[u8]) -> [u8; 32] {
         mac(&self.0, data)
+    }
+
+    /// Encrypts and authenticates `plain` (encrypt-then-MAC: an HMAC-SHA256 keystream in
+    /// counter mode under one derived key, HMAC-SHA256 over nonce and ciphertext under
+    /// another). For values that pass through a browser and carry personal data, such as
+    /// authorization codes. Output: base64url(nonce ‖ ciphertext ‖ tag).
+    pub fn seal_private(&self, plain: &[u8]) -> Option<String> {
+        use base64::Engine;
+        let nonce = random::<16>()?;
+        let mut out = Vec::with_capacity(16 + plain.len() + 32);
+        out.extend_from_slice(&nonce);
+        out.extend(plain.iter().zip(self.keystream(&nonce, plain.len())).map(|(p, k)| p ^ k));
+        let tag = mac(&self.subkey(b"mac"), &out);
+        out.extend_from_slice(&tag);
+        Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(out))
+    }
+
+    /// Reverses [`Key::seal_private`]; `None` if anything was altered.
+    pub fn open_private(&self, sealed: &str) -> Option<Vec<u8>> {
+        use base64::Engine;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sealed).ok()?;
+        if raw.len() < 48 {
+            return None;
+        }
+        let (body, tag) = raw.split_at(raw.len() - 32);
+        if !Key(self.subkey(b"mac")).verify(body, tag) {
+            return None;
+        }
+        let (nonce, cipher) = body.split_at(16);
+        Some(cipher.iter().zip(self.keystream(nonce, cipher.len())).map(|(c, k)| c ^ k).collect())
+    }
+
+    fn subkey(&self, label: &[u8]) -> [u8; 32] {
+        mac(&self.0, label)
+    }
+
+    fn keystream(&self, nonce: &[u8], len: usize) -> Vec<u8> {
+        let enc = self.subkey(b"enc");
+        let mut stream = Vec::with_capacity(len + 32);
+        let mut counter: u64 = 0;
+        while stream.len() < len {
+            let mut block = nonce.to_vec();
+            block.extend_from_slice(&counter.to_be_bytes());
+            stream.extend_from_slice(&mac(&enc, &block));
+            counter += 1;
+        }
+        stream.truncate(len);
+        stream
     }
 
     /// Compares the MAC of `data` with `tag` in constant time.
@@ -73,6 +139,34 @@ mod tests {
         assert!(!b.verify(b"data", &tag));
         assert!(!a.verify(b"data", &tag[..31]));
         assert_eq!(format!("{a:?}"), "Key(***)");
+    }
+
+    #[test]
+    fn private_seal_round_trips_hides_and_detects_tampering() {
+        let k = Key::derive(&"k".repeat(32), AUTH_CODE);
+        let plain = b"{\"email\":\"nelly@example.com\",\"pad\":\"0123456789012345678901234567890123456789\"}";
+        let sealed = k.seal_private(plain).unwrap();
+        assert!(!sealed.contains("nelly"));
+        assert_eq!(k.open_private(&sealed).as_deref(), Some(&plain[..]));
+        assert_ne!(k.seal_private(plain).unwrap(), sealed, "fresh nonce each time");
+        use base64::Engine;
+        let mut raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&sealed).unwrap();
+        raw[20] ^= 1;
+        let flipped = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw);
+        assert_eq!(k.open_private(&flipped), None);
+        assert_eq!(Key::derive(&"z".repeat(32), AUTH_CODE).open_private(&sealed), None);
+        assert_eq!(Key::derive(&"k".repeat(32), CONSENT).open_private(&sealed), None);
+        for junk in ["", "AAAA", "!!!", &"A".repeat(64)] {
+            assert_eq!(k.open_private(junk), None);
+        }
+        assert_eq!(k.open_private(&k.seal_private(b"").unwrap()).as_deref(), Some(&b""[..]));
+    }
+
+    #[test]
+    fn random_tokens_are_distinct() {
+        let a = random_token::<32>().unwrap();
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, random_token::<32>().unwrap());
     }
 
     #[test]

@@ -30,15 +30,7 @@ async fn request_info(req: &mut Request) -> Option<RequestInfo> {
     if matches!(method, Method::Get | Method::Head | Method::Options) {
         return Some(info);
     }
-    let mut info = info.with_body(read_body(req).await);
-    // Randomness only for what may be an `initialize`, the one request that gets a session id.
-    if let Body::Bytes(b) = &info.body {
-        let mut random = [0u8; 16];
-        if b.windows(10).any(|w| w == b"initialize") && getrandom::fill(&mut random).is_ok() {
-            info.session_random = Some(random);
-        }
-    }
-    Some(info)
+    Some(info.with_body(read_body(req).await))
 }
 
 /// Reads the body up to [`MAX_BODY_BYTES`]; stops as soon as it is exceeded.

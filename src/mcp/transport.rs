@@ -215,7 +215,7 @@ fn post_checked(req: &RequestInfo, ep: &Endpoint) -> Reply {
                         .and_then(|v| server::handle(&method, &params, &cx(v)));
                     let issue_session = method == "initialize" && outcome.is_ok();
                     let reply = respond(&id, outcome, stream);
-                    match (issue_session, ep.session_key, req.session_random) {
+                    match (issue_session, ep.session_key, crate::keys::random::<16>()) {
                         (true, Some(key), Some(random)) => {
                             reply.with_header("mcp-session-id", new_session_id(key, &random))
                         }
@@ -655,12 +655,11 @@ mod tests {
             session_key: Some(&key),
             local_only: false,
         };
-        let mut init = req(
+        let init = req(
             "/mcp",
             &[],
             r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}}"#,
         );
-        init.session_random = Some([1; 16]);
         let sid = post(&init, &ep).header("mcp-session-id").map(String::from).unwrap();
         let ping = r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#;
         assert_eq!(post(&req("/mcp", &[("mcp-session-id", &sid)], ping), &ep).status, 200);
