@@ -1,5 +1,14 @@
 //! Discord's OAuth2 and REST endpoints, built from `DISCORD_BASE_URL` with Discord's own paths,
-//! so the same code talks to discord.com in production and to the loopback stand-in in tests.
+//! so the same code talks to discord.com in production and to the loopback stand-in in tests;
+//! and the requests this server makes there and how it reads the answers. Pure: the calls
+//! themselves go through [`crate::platform::Platform`].
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use url::form_urlencoded;
+
+use crate::config::Secrets;
+use crate::platform::{FetchError, Inbound, Outbound};
 
 /// Absolute URLs of every Discord endpoint the Worker uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,9 +34,260 @@ impl DiscordEndpoints {
     }
 }
 
+/// The Discord account behind a login, as `users/@me` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscordUser {
+    pub id: String,
+    pub username: String,
+    #[serde(default)]
+    pub global_name: Option<String>,
+    #[serde(default)]
+    pub avatar: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub verified: Option<bool>,
+}
+
+impl DiscordUser {
+    /// The CDN URL of the avatar, when the user has one.
+    pub fn avatar_url(&self) -> Option<String> {
+        let hash = self.avatar.as_deref()?;
+        let safe = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        (safe(&self.id) && safe(hash)).then(|| format!("https://cdn.discordapp.com/avatars/{}/{hash}.png", self.id))
+    }
+}
+
+/// Discord's answer to a code exchange.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct DiscordTokens {
+    pub access_token: String,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    #[serde(default)]
+    pub expires_in: Option<u64>,
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+/// What went wrong at Discord, in the terms the person and the client are told.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DiscordError {
+    /// The person declined on Discord's page.
+    Denied,
+    /// The code was refused (`invalid_grant`: expired, used, wrong redirect URI).
+    InvalidGrant,
+    /// Discord rejected this server's credentials (`invalid_client`): an operator problem.
+    BadCredentials,
+    RateLimited {
+        retry_after_seconds: f64,
+    },
+    /// 5xx, timeout, network failure.
+    Unavailable,
+    /// Anything else unexpected (status, body that does not parse).
+    Unexpected(u16),
+}
+
+impl DiscordError {
+    /// For the person's error page.
+    pub fn describe(&self) -> String {
+        match self {
+            DiscordError::Denied => "You cancelled the login on Discord.".into(),
+            DiscordError::InvalidGrant => "Discord did not accept the login code (it may have expired). Please try again.".into(),
+            DiscordError::BadCredentials => {
+                "Discord refused this server's application credentials. The operator must check DISCORD_CLIENT_ID and DISCORD_CLIENT_SECRET.".into()
+            }
+            DiscordError::RateLimited { retry_after_seconds } => {
+                format!("Discord is rate limiting this server. Try again in {} seconds.", retry_after_seconds.ceil().max(1.0))
+            }
+            DiscordError::Unavailable => "Discord did not answer in time. Please try again in a moment.".into(),
+            DiscordError::Unexpected(status) => format!("Discord answered unexpectedly (HTTP {status}). Please try again."),
+        }
+    }
+
+    /// The OAuth error the MCP client receives.
+    pub fn client_error(&self) -> &'static str {
+        match self {
+            DiscordError::Denied | DiscordError::InvalidGrant => "access_denied",
+            DiscordError::BadCredentials => "server_error",
+            _ => "temporarily_unavailable",
+        }
+    }
+}
+
+impl From<FetchError> for DiscordError {
+    fn from(_: FetchError) -> DiscordError {
+        DiscordError::Unavailable
+    }
+}
+
+/// Discord's authorize page for this login.
+pub fn authorize_url(
+    e: &DiscordEndpoints,
+    client_id: &str,
+    redirect_uri: &str,
+    scopes: &[&str],
+    state: &str,
+) -> String {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("scope", &scopes.join(" "))
+        .append_pair("state", state)
+        .append_pair("redirect_uri", redirect_uri)
+        .finish();
+    format!("{}?{query}", e.authorize)
+}
+
+/// RFC 6749 §2.3.1: both parts form-encoded before Basic encoding.
+fn basic(secrets: &Secrets) -> String {
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let pair = format!("{}:{}", enc(secrets.discord_client_id), enc(secrets.discord_client_secret.expose()));
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+}
+
+/// The code exchange: form body, HTTP Basic client authentication, the same `redirect_uri`.
+pub fn token_request(e: &DiscordEndpoints, secrets: &Secrets, code: &str, redirect_uri: &str) -> Outbound {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "authorization_code")
+        .append_pair("code", code)
+        .append_pair("redirect_uri", redirect_uri)
+        .finish();
+    Outbound {
+        method: "POST",
+        url: e.token.clone(),
+        headers: vec![
+            ("authorization", basic(secrets)),
+            ("content-type", "application/x-www-form-urlencoded".into()),
+            ("accept", "application/json".into()),
+        ],
+        body: Some(body),
+    }
+}
+
+pub fn user_request(e: &DiscordEndpoints, access_token: &str) -> Outbound {
+    Outbound {
+        method: "GET",
+        url: e.me.clone(),
+        headers: vec![("authorization", format!("Bearer {access_token}")), ("accept", "application/json".into())],
+        body: None,
+    }
+}
+
+fn classify(r: &Inbound) -> DiscordError {
+    match r.status {
+        429 => {
+            let body: Option<serde_json::Value> = serde_json::from_slice(&r.body).ok();
+            let retry = body
+                .as_ref()
+                .and_then(|b| b.get("retry_after"))
+                .and_then(serde_json::Value::as_f64)
+                .or_else(|| r.header("retry-after").and_then(|v| v.trim().parse().ok()))
+                .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                .unwrap_or(1.0);
+            DiscordError::RateLimited { retry_after_seconds: retry }
+        }
+        500..=599 => DiscordError::Unavailable,
+        400 | 401 => {
+            let body: Option<serde_json::Value> = serde_json::from_slice(&r.body).ok();
+            match body.as_ref().and_then(|b| b.get("error")).and_then(serde_json::Value::as_str) {
+                Some("invalid_grant") => DiscordError::InvalidGrant,
+                Some("invalid_client") => DiscordError::BadCredentials,
+                _ => DiscordError::Unexpected(r.status),
+            }
+        }
+        s => DiscordError::Unexpected(s),
+    }
+}
+
+pub fn parse_tokens(r: &Inbound) -> Result<DiscordTokens, DiscordError> {
+    if r.status != 200 {
+        return Err(classify(r));
+    }
+    serde_json::from_slice::<DiscordTokens>(&r.body)
+        .ok()
+        .filter(|t| !t.access_token.is_empty())
+        .ok_or(DiscordError::Unexpected(r.status))
+}
+
+pub fn parse_user(r: &Inbound) -> Result<DiscordUser, DiscordError> {
+    if r.status != 200 {
+        return Err(classify(r));
+    }
+    let user: DiscordUser = serde_json::from_slice(&r.body).map_err(|_| DiscordError::Unexpected(r.status))?;
+    // A snowflake is decimal digits; anything else is not Discord.
+    if user.id.is_empty() || user.id.len() > 24 || !user.id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(DiscordError::Unexpected(r.status));
+    }
+    Ok(user)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
+
+    fn inbound(status: u16, body: &str) -> Inbound {
+        Inbound { status, headers: vec![], body: body.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn requests_discord_expects() {
+        let e = DiscordEndpoints::new("http://127.0.0.1:8788");
+        let url = authorize_url(&e, "id 1", "http://127.0.0.1:8787/redirect", &["identify", "email"], "s&t");
+        assert_eq!(
+            url,
+            "http://127.0.0.1:8788/oauth2/authorize?response_type=code&client_id=id+1&scope=identify+email&state=s%26t&redirect_uri=http%3A%2F%2F127.0.0.1%3A8787%2Fredirect"
+        );
+        let cfg = Config::load(
+            |n| match n {
+                "DISCORD_CLIENT_ID" => Some("a:b".into()),
+                "DISCORD_CLIENT_SECRET" => Some("p@ss".into()),
+                "SECRET_KEY" => Some("k".repeat(32)),
+                _ => None,
+            },
+            true,
+        );
+        let t = token_request(&e, &cfg.secrets().unwrap(), "c0de", "http://127.0.0.1:8787/redirect");
+        assert_eq!(
+            t.body.as_deref(),
+            Some("grant_type=authorization_code&code=c0de&redirect_uri=http%3A%2F%2F127.0.0.1%3A8787%2Fredirect")
+        );
+        let auth = &t.headers[0].1;
+        let decoded = base64::engine::general_purpose::STANDARD.decode(auth.trim_start_matches("Basic ")).unwrap();
+        assert_eq!(decoded, b"a%3Ab:p%40ss");
+    }
+
+    #[test]
+    fn answers_are_classified() {
+        assert_eq!(parse_tokens(&inbound(400, r#"{"error":"invalid_grant"}"#)), Err(DiscordError::InvalidGrant));
+        assert_eq!(parse_tokens(&inbound(401, r#"{"error":"invalid_client"}"#)), Err(DiscordError::BadCredentials));
+        assert_eq!(
+            parse_tokens(&inbound(
+                429,
+                r#"{"message":"You are being rate limited.","retry_after":2.5,"global":false}"#
+            )),
+            Err(DiscordError::RateLimited { retry_after_seconds: 2.5 })
+        );
+        assert_eq!(parse_tokens(&inbound(502, "<html>")), Err(DiscordError::Unavailable));
+        assert_eq!(parse_tokens(&inbound(200, "{}")), Err(DiscordError::Unexpected(200)));
+        assert_eq!(
+            parse_tokens(&inbound(200, r#"{"access_token":"a","token_type":"Bearer"}"#)).unwrap().access_token,
+            "a"
+        );
+        let u = parse_user(&inbound(200, r#"{"id":"80351110224678912","username":"nelly","global_name":null,"avatar":"8342729096ea3675442027381ff50dfe","discriminator":"0"}"#)).unwrap();
+        assert_eq!(
+            u.avatar_url().unwrap(),
+            "https://cdn.discordapp.com/avatars/80351110224678912/8342729096ea3675442027381ff50dfe.png"
+        );
+        assert_eq!(parse_user(&inbound(200, r#"{"id":"../x","username":"n"}"#)), Err(DiscordError::Unexpected(200)));
+        assert_eq!(
+            parse_user(&inbound(401, r#"{"message":"401: Unauthorized","code":0}"#)),
+            Err(DiscordError::Unexpected(401))
+        );
+        let odd = DiscordUser { avatar: Some("../../x".into()), ..u };
+        assert_eq!(odd.avatar_url(), None);
+    }
 
     #[test]
     fn paths_are_discords_own() {

@@ -18,6 +18,7 @@ pub mod keys;
 pub mod mcp;
 pub mod oauth;
 pub mod pages;
+pub mod platform;
 pub mod routes;
 pub mod store;
 pub mod tools;

@@ -1,0 +1,49 @@
+//! What the service needs from the runtime besides the request: the KV store and outbound
+//! HTTP (to Discord). `worker_glue` implements it over Workers KV and `fetch`; the service is
+//! generic over it, so none of the protocol code imports the runtime.
+
+use crate::store::Store;
+
+/// An outbound HTTP request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outbound {
+    pub method: &'static str,
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Option<String>,
+}
+
+/// Its response, read up to [`MAX_INBOUND_BYTES`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound {
+    pub status: u16,
+    /// Lower-case names.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Inbound {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Upstream answers larger than this are cut off and treated as failures.
+pub const MAX_INBOUND_BYTES: usize = 256 * 1024;
+/// How long an upstream call may take before the person is told Discord is unavailable.
+pub const FETCH_TIMEOUT_MS: u32 = 8_000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchError {
+    Timeout,
+    /// DNS, TLS, connection reset, or an answer over the size limit.
+    Network,
+}
+
+#[allow(async_fn_in_trait)] // one thread per isolate: futures need not be Send
+pub trait Platform {
+    type Kv: Store;
+    /// The KV namespace, when bound.
+    fn kv(&self) -> Option<&Self::Kv>;
+    async fn fetch(&self, request: Outbound) -> Result<Inbound, FetchError>;
+}
