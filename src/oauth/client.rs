@@ -55,6 +55,9 @@ pub struct Client {
     /// Registration time, seconds since the epoch.
     #[serde(rename = "t")]
     pub issued_at: i64,
+    /// Random: two registrations with the same metadata are still two clients.
+    #[serde(rename = "x", default)]
+    pub nonce: String,
 }
 
 /// RFC 7591 §3.2.2 error codes, with a description for the developer.
@@ -144,6 +147,7 @@ pub fn register(body: &Value, now: i64) -> Result<Client, RegistrationError> {
         name: name.map(String::from),
         client_uri: client_uri.map(String::from),
         issued_at: now,
+        nonce: crate::keys::random_token::<9>().ok_or_else(|| invalid("server_error", "no randomness available"))?,
     })
 }
 
@@ -235,6 +239,13 @@ mod tests {
         let r = registration_response(&c, &id, None);
         assert_eq!(r["grant_types"], json!(["authorization_code", "refresh_token"]));
         assert!(r.get("client_secret").is_none());
+    }
+
+    #[test]
+    fn identical_registrations_are_distinct_clients() {
+        let a = client_id(&key(), &register(&claude(), 1).unwrap()).unwrap();
+        let b = client_id(&key(), &register(&claude(), 1).unwrap()).unwrap();
+        assert_ne!(a, b);
     }
 
     #[test]

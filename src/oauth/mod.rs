@@ -2,10 +2,12 @@
 //! tokens. No runtime types and no I/O; the HTTP endpoints that use them come with login.
 
 pub mod access_token;
+pub mod authorize;
 pub mod client;
 pub mod cookie;
 pub mod error;
 pub mod form;
+pub mod grant;
 pub mod metadata;
 pub mod pkce;
 pub mod redirect;

@@ -1,0 +1,294 @@
+//! What a login grants, and the token endpoint's rules: the authorization code (sealed, so
+//! any edge location can redeem it without storage), client authentication as registered,
+//! and the refresh token record kept in KV under its hash.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::authorize::{client_hash, Pending};
+use super::client::{open_client_id, secret_valid, AuthMethod, Client};
+use super::error::OAuthError;
+use super::form::Form;
+use super::pkce;
+use crate::discord::DiscordUser;
+use crate::keys::Key;
+
+/// An authorization code is good for this long: long enough for a client's backend at
+/// another edge location, short enough to make a stolen one useless.
+pub const CODE_TTL_SECONDS: i64 = 120;
+
+/// The person behind a grant, as recorded at login (what `whoami` reports).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub id: String,
+    pub username: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+    /// Only when the `email` scope was granted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+impl Profile {
+    pub fn from_discord(u: &DiscordUser, with_email: bool) -> Profile {
+        Profile {
+            id: u.id.clone(),
+            username: u.username.clone(),
+            global_name: u.global_name.clone(),
+            avatar_url: u.avatar_url(),
+            email: if with_email { u.email.clone() } else { None },
+        }
+    }
+}
+
+/// The authorization code's content. Sealed with encryption: it travels in a URL and names
+/// a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Code {
+    pub client: String,
+    pub redirect_uri: String,
+    pub challenge: String,
+    pub scope: String,
+    pub resource: String,
+    pub user: Profile,
+    pub expires: i64,
+    /// Unique id: the key of its single-use marker, and of the grant it starts.
+    pub jti: String,
+}
+
+impl Code {
+    pub fn new(p: &Pending, user: Profile, now: i64, jti: String) -> Code {
+        Code {
+            client: p.client.clone(),
+            redirect_uri: p.redirect_uri.clone(),
+            challenge: p.challenge.clone(),
+            scope: p.scope.clone(),
+            resource: p.resource.clone(),
+            user,
+            expires: now + CODE_TTL_SECONDS,
+            jti,
+        }
+    }
+
+    pub fn seal(&self, key: &Key) -> Option<String> {
+        key.seal_private(&serde_json::to_vec(self).ok()?)
+    }
+
+    /// Opens a presented code; expiry is checked by [`redeem`], which reports it.
+    pub fn open(key: &Key, sealed: &str) -> Option<Code> {
+        serde_json::from_slice(&key.open_private(sealed)?).ok()
+    }
+}
+
+/// Keys needed to authenticate clients.
+pub struct ClientKeys<'a> {
+    pub id: &'a Key,
+    pub secret: &'a Key,
+}
+
+/// Authenticates the client of a token request as it registered: `none` (id only),
+/// `client_secret_basic` or `client_secret_post`. Returns its id and metadata.
+pub fn authenticate(
+    form: &Form,
+    authorization: Option<&str>,
+    keys: &ClientKeys,
+) -> Result<(String, Client), OAuthError> {
+    let invalid = |why: &str| OAuthError::new("invalid_client", why);
+    let basic = match authorization {
+        Some(h) if h.len() > 6 && h[..6].eq_ignore_ascii_case("basic ") => {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(h[6..].trim())
+                .map_err(|_| invalid("malformed Basic credentials"))?;
+            let text = String::from_utf8(raw).map_err(|_| invalid("malformed Basic credentials"))?;
+            let (id, secret) = text.split_once(':').ok_or_else(|| invalid("malformed Basic credentials"))?;
+            let dec =
+                |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+            Some((dec(id).unwrap_or_default(), dec(secret).unwrap_or_default()))
+        }
+        _ => None,
+    };
+    let id = match (&basic, form.get("client_id")) {
+        (Some((b, _)), Some(f)) if b != f => return Err(invalid("client_id differs between header and body")),
+        (Some((b, _)), _) => b.clone(),
+        (None, Some(f)) => f.to_string(),
+        (None, None) => return Err(invalid("client authentication is required (client_id)")),
+    };
+    let client = open_client_id(keys.id, &id).ok_or_else(|| invalid("unknown client; register again"))?;
+    let presented = match client.auth_method {
+        AuthMethod::None => None,
+        AuthMethod::SecretBasic => Some(basic.as_ref().map(|(_, s)| s.as_str()).ok_or_else(|| {
+            invalid("this client registered client_secret_basic: send the secret in an Authorization: Basic header")
+        })?),
+        AuthMethod::SecretPost => Some(
+            form.get("client_secret")
+                .ok_or_else(|| invalid("this client registered client_secret_post: send client_secret in the body"))?,
+        ),
+    };
+    if let Some(secret) = presented {
+        if !secret_valid(keys.secret, &id, secret) {
+            return Err(invalid("wrong client secret"));
+        }
+    }
+    Ok((id, client))
+}
+
+/// Checks a presented authorization code against the request. Single use is enforced by the
+/// caller with a KV marker under `code.jti`.
+pub fn redeem(code_key: &Key, form: &Form, client_id: &str, now: i64) -> Result<Code, OAuthError> {
+    let grant = |why: &str| OAuthError::new("invalid_grant", why);
+    let raw = form.get("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+    let code = Code::open(code_key, raw).ok_or_else(|| grant("the authorization code is not valid"))?;
+    if code.expires < now {
+        return Err(grant("the authorization code has expired; start the login again"));
+    }
+    if code.client != client_hash(client_id) {
+        return Err(grant("the authorization code was issued to another client"));
+    }
+    if form.get("redirect_uri").is_some_and(|r| r != code.redirect_uri) {
+        return Err(grant("redirect_uri differs from the one in the authorization request"));
+    }
+    if form
+        .get("resource")
+        .is_some_and(|r| r != code.resource && format!("{r}/") != code.resource && r != format!("{}/", code.resource))
+    {
+        return Err(OAuthError::new("invalid_target", "resource differs from the one in the authorization request"));
+    }
+    let verifier =
+        form.get("code_verifier").ok_or_else(|| OAuthError::invalid_request("code_verifier is required (PKCE)"))?;
+    pkce::verify(&code.challenge, verifier).map_err(|e| grant(e.describe()))?;
+    Ok(code)
+}
+
+/// What KV keeps for a refresh token, under `rt:` + [`token_hash`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshRecord {
+    /// The grant (login) this token belongs to.
+    pub grant: String,
+    pub client: String,
+    pub scope: String,
+    pub resource: String,
+    pub user: Profile,
+    pub expires: i64,
+}
+
+/// Tokens are stored only as hashes.
+pub fn token_hash(token: &str) -> String {
+    B64.encode(Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::client::{client_id, client_secret, register};
+    use serde_json::json;
+
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn k(p: &str) -> Key {
+        Key::derive(&"k".repeat(32), p)
+    }
+
+    fn profile() -> Profile {
+        Profile {
+            id: "1".into(),
+            username: "n".into(),
+            global_name: None,
+            avatar_url: None,
+            email: Some("n@example.com".into()),
+        }
+    }
+
+    fn code_for(cid: &str, now: i64) -> (String, Code) {
+        let p = Pending {
+            client: client_hash(cid),
+            redirect_uri: "https://a.example/cb".into(),
+            challenge: CHALLENGE.into(),
+            state: None,
+            scope: "mcp".into(),
+            resource: "https://mcp.example/mcp".into(),
+            expires: now + 600,
+            nonce: "n".into(),
+        };
+        let c = Code::new(&p, profile(), now, "j1".into());
+        (c.seal(&k(crate::keys::AUTH_CODE)).unwrap(), c)
+    }
+
+    fn form(pairs: &[(&str, &str)]) -> Form {
+        Form::parse(url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish().as_bytes())
+            .unwrap()
+    }
+
+    fn client(method: &str) -> String {
+        let body = json!({"redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": method});
+        client_id(&k(crate::keys::CLIENT_ID), &register(&body, 1).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn client_authentication_as_registered() {
+        let (ik, sk) = (k(crate::keys::CLIENT_ID), k(crate::keys::CLIENT_SECRET));
+        let keys = ClientKeys { id: &ik, secret: &sk };
+        let public = client("none");
+        assert!(authenticate(&form(&[("client_id", &public)]), None, &keys).is_ok());
+        assert_eq!(authenticate(&form(&[]), None, &keys).unwrap_err().code, "invalid_client");
+        assert_eq!(authenticate(&form(&[("client_id", "mcpc1.x.y")]), None, &keys).unwrap_err().status, 401);
+
+        let basic_id = client("client_secret_basic");
+        let secret = client_secret(&sk, &basic_id);
+        let header =
+            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{basic_id}:{secret}")));
+        assert!(authenticate(&form(&[]), Some(&header), &keys).is_ok());
+        assert!(
+            authenticate(&form(&[("client_id", &basic_id), ("client_secret", &secret)]), None, &keys).is_err(),
+            "must use Basic"
+        );
+        let wrong = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{basic_id}:nope")));
+        assert_eq!(authenticate(&form(&[]), Some(&wrong), &keys).unwrap_err().description, "wrong client secret");
+        assert!(authenticate(&form(&[]), Some("Basic !!!"), &keys).is_err());
+
+        let post_id = client("client_secret_post");
+        let post_secret = client_secret(&sk, &post_id);
+        assert!(authenticate(&form(&[("client_id", &post_id), ("client_secret", &post_secret)]), None, &keys).is_ok());
+        assert!(authenticate(&form(&[("client_id", &post_id)]), None, &keys).is_err());
+        let other = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{public}:x")));
+        assert!(authenticate(&form(&[("client_id", &post_id)]), Some(&other), &keys).is_err(), "ids must agree");
+    }
+
+    #[test]
+    fn redeem_checks_everything() {
+        let ck = k(crate::keys::AUTH_CODE);
+        let cid = client("none");
+        let (code, _) = code_for(&cid, 1000);
+        let ok = [("code", code.as_str()), ("code_verifier", VERIFIER), ("redirect_uri", "https://a.example/cb")];
+        assert_eq!(redeem(&ck, &form(&ok), &cid, 1000).unwrap().user, profile());
+        assert_eq!(redeem(&ck, &form(&ok), &cid, 1000 + CODE_TTL_SECONDS + 1).unwrap_err().code, "invalid_grant");
+        assert_eq!(
+            redeem(&ck, &form(&ok), &client("none"), 1000).unwrap_err().description,
+            "the authorization code was issued to another client"
+        );
+        let wrong_verifier = [("code", code.as_str()), ("code_verifier", &VERIFIER.replace('d', "e"))];
+        assert_eq!(redeem(&ck, &form(&wrong_verifier), &cid, 1000).unwrap_err().code, "invalid_grant");
+        assert_eq!(redeem(&ck, &form(&[("code", code.as_str())]), &cid, 1000).unwrap_err().code, "invalid_request");
+        let other_uri =
+            [("code", code.as_str()), ("code_verifier", VERIFIER), ("redirect_uri", "https://a.example/cb2")];
+        assert_eq!(redeem(&ck, &form(&other_uri), &cid, 1000).unwrap_err().code, "invalid_grant");
+        let other_resource =
+            [("code", code.as_str()), ("code_verifier", VERIFIER), ("resource", "https://x.example/mcp")];
+        assert_eq!(redeem(&ck, &form(&other_resource), &cid, 1000).unwrap_err().code, "invalid_target");
+        let slash = [("code", code.as_str()), ("code_verifier", VERIFIER), ("resource", "https://mcp.example/mcp/")];
+        assert!(redeem(&ck, &form(&slash), &cid, 1000).is_ok());
+        let forged = [("code", "AAAA"), ("code_verifier", VERIFIER)];
+        assert_eq!(redeem(&ck, &form(&forged), &cid, 1000).unwrap_err().code, "invalid_grant");
+        assert_eq!(redeem(&k("other"), &form(&ok), &cid, 1000).unwrap_err().code, "invalid_grant");
+    }
+
+    #[test]
+    fn hashes_hide_tokens() {
+        assert_eq!(token_hash("abc").len(), 43);
+        assert_ne!(token_hash("abc"), token_hash("abd"));
+    }
+}
