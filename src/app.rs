@@ -1,17 +1,21 @@
 //! The service: one request in, one reply out. Routes are resolved by [`crate::routes`]; every
-//! error goes through [`AppError::into_reply`]. No runtime types here, so all of it runs natively.
+//! error goes through [`AppError::into_reply`]. No runtime types here: storage and outbound
+//! HTTP come through [`Platform`], so all of it runs natively too.
 
 use serde_json::json;
 
+use crate::auth::{self, AuthKeys};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::http::{Reply, RequestInfo};
 use crate::keys::{self, Key};
+use crate::mcp::tool::Caller;
 use crate::mcp::transport::{self, Endpoint};
 use crate::pages;
+use crate::platform::Platform;
 use crate::routes::{is_mcp_path, resolve, Route};
 
-pub fn handle(req: &RequestInfo, cfg: &Config) -> Reply {
+pub async fn handle<P: Platform>(req: &RequestInfo, cfg: &Config, platform: &P) -> Reply {
     let mcp_message = is_mcp_path(req.url.path()) && matches!(req.method.as_str(), "POST" | "OPTIONS");
     let routed = if req.is_rebound(cfg.local_only) && !mcp_message {
         // The MCP endpoint answers this itself, in JSON-RPC form.
@@ -19,29 +23,84 @@ pub fn handle(req: &RequestInfo, cfg: &Config) -> Reply {
     } else {
         resolve(&req.method, req.url.path())
     };
-    match routed.and_then(|route| dispatch(route, req, cfg)) {
+    let result = match routed {
+        Ok(route) => dispatch(route, req, cfg, platform).await,
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(reply) => reply,
         Err(e) => e.into_reply(req.wants_html()),
     }
 }
 
-fn dispatch(route: Route, req: &RequestInfo, cfg: &Config) -> Result<Reply, AppError> {
-    let state_key = cfg.secret_key().map(|k| Key::derive(k.expose(), keys::REQUEST_STATE));
-    let session_key = cfg.secret_key().map(|k| Key::derive(k.expose(), keys::SESSION));
-    let endpoint = Endpoint {
-        allowed_origins: &cfg.allowed_origins,
-        caller: None,
-        state_key: state_key.as_ref(),
-        session_key: session_key.as_ref(),
-        local_only: cfg.local_only,
-    };
+async fn dispatch<P: Platform>(route: Route, req: &RequestInfo, cfg: &Config, platform: &P) -> Result<Reply, AppError> {
     Ok(match route {
         Route::Landing => Reply::html(200, pages::landing(&req.origin(), cfg)),
         Route::Health => health(cfg),
-        Route::Mcp => transport::post(req, &endpoint),
-        Route::Options { allow } if is_mcp_path(req.url.path()) => transport::preflight(req, &endpoint, allow),
+        Route::Mcp => mcp(req, cfg)?,
+        Route::Options { allow } if is_mcp_path(req.url.path()) => {
+            transport::preflight(req, &endpoint(cfg, None, &McpKeys::new(cfg)), allow)
+        }
         Route::Options { allow } => Reply::empty(204).with_header("allow", allow),
+        Route::ProtectedResource { resource_path } => auth::protected_resource(req, resource_path),
+        Route::AuthorizationServer => auth::authorization_server(req, cfg),
+        Route::Register => auth::register(req, cfg, &AuthKeys::new(&cfg.secrets()?)),
+        Route::Authorize => {
+            let secrets = cfg.secrets()?;
+            auth::authorize(req, cfg, &secrets, &AuthKeys::new(&secrets))
+        }
+        Route::Decide => {
+            let secrets = cfg.secrets()?;
+            auth::decide(req, cfg, &secrets, &AuthKeys::new(&secrets))
+        }
+        Route::DiscordCallback => {
+            let secrets = cfg.secrets()?;
+            auth::callback(req, cfg, &secrets, &AuthKeys::new(&secrets), platform).await
+        }
+        Route::Token => auth::token(req, cfg, &AuthKeys::new(&cfg.secrets()?), platform).await,
     })
+}
+
+/// Keys of the MCP endpoint, when `SECRET_KEY` is set.
+struct McpKeys {
+    state: Option<Key>,
+    session: Option<Key>,
+}
+
+impl McpKeys {
+    fn new(cfg: &Config) -> McpKeys {
+        let k = |p| cfg.secret_key().map(|s| Key::derive(s.expose(), p));
+        McpKeys { state: k(keys::REQUEST_STATE), session: k(keys::SESSION) }
+    }
+}
+
+fn endpoint<'a>(cfg: &'a Config, caller: Option<&'a Caller>, keys: &'a McpKeys) -> Endpoint<'a> {
+    Endpoint {
+        allowed_origins: &cfg.allowed_origins,
+        caller,
+        state_key: keys.state.as_ref(),
+        session_key: keys.session.as_ref(),
+        local_only: cfg.local_only,
+    }
+}
+
+/// `POST /mcp`: bearer authentication, then the MCP transport. The conformance build, whose
+/// suite cannot log in, serves without it.
+fn mcp(req: &RequestInfo, cfg: &Config) -> Result<Reply, AppError> {
+    let keys = McpKeys::new(cfg);
+    if cfg!(feature = "conformance") {
+        return Ok(transport::post(req, &endpoint(cfg, None, &keys)));
+    }
+    let auth_keys = AuthKeys::new(&cfg.secrets()?);
+    // Origin and rebinding checks come first, so a refused page learns nothing more.
+    if let Err(reply) = transport::check_origin(req, &cfg.allowed_origins, cfg.local_only) {
+        return Ok(reply);
+    }
+    let caller = match auth::authenticate(req, &auth_keys) {
+        Ok(c) => c,
+        Err(reply) => return Ok(transport::with_cors(reply, req.header("origin"), req)),
+    };
+    Ok(transport::post(req, &endpoint(cfg, Some(&caller), &keys)))
 }
 
 /// Liveness plus configuration state. Always `200` while the Worker runs, so a platform health
@@ -64,7 +123,22 @@ fn health(cfg: &Config) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::{FetchError, Inbound, Outbound};
+    use crate::store::{block_on, MemoryStore};
     use url::Url;
+
+    /// Natively there is no network: any outbound call fails as a network error.
+    struct Offline(MemoryStore);
+
+    impl Platform for Offline {
+        type Kv = MemoryStore;
+        fn kv(&self) -> Option<&MemoryStore> {
+            Some(&self.0)
+        }
+        async fn fetch(&self, _: Outbound) -> Result<Inbound, FetchError> {
+            Err(FetchError::Network)
+        }
+    }
 
     fn cfg() -> Config {
         Config::load(
@@ -78,9 +152,13 @@ mod tests {
         )
     }
 
+    fn send(req: RequestInfo) -> Reply {
+        block_on(handle(&req, &cfg(), &Offline(MemoryStore::default())))
+    }
+
     fn get(path: &str, accept: &str) -> Reply {
         let url = Url::parse("http://127.0.0.1:8787").unwrap().join(path).unwrap();
-        handle(&RequestInfo::new("GET", url, vec![("accept".into(), accept.into())]), &cfg())
+        send(RequestInfo::new("GET", url, vec![("accept".into(), accept.into())]))
     }
 
     #[test]
@@ -115,8 +193,32 @@ mod tests {
     #[test]
     fn options_lists_methods() {
         let url = Url::parse("http://127.0.0.1:8787/health").unwrap();
-        let r = handle(&RequestInfo::new("OPTIONS", url, vec![]), &cfg());
+        let r = send(RequestInfo::new("OPTIONS", url, vec![]));
         assert_eq!(r.status, 204);
         assert_eq!(r.header("allow"), Some("GET, HEAD, OPTIONS"));
+    }
+
+    #[test]
+    fn mcp_without_a_token_is_401_with_discovery() {
+        let url = Url::parse("http://127.0.0.1:8787/mcp").unwrap();
+        let req = RequestInfo::new("POST", url, vec![("content-type".into(), "application/json".into())]);
+        let r = send(req);
+        if cfg!(feature = "conformance") {
+            return;
+        }
+        assert_eq!(r.status, 401);
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some("Bearer resource_metadata=\"http://127.0.0.1:8787/.well-known/oauth-protected-resource/mcp\", scope=\"mcp profile\"")
+        );
+    }
+
+    #[test]
+    fn routes_that_need_secrets_say_which_are_missing() {
+        let url = Url::parse("http://127.0.0.1:8787/authorize").unwrap();
+        let req = RequestInfo::new("GET", url, vec![("accept".into(), "text/html".into())]);
+        let r = block_on(handle(&req, &Config::load(|_| None, true), &Offline(MemoryStore::default())));
+        assert_eq!(r.status, 500);
+        assert!(r.body.contains("npx wrangler secret put SECRET_KEY"));
     }
 }

@@ -106,6 +106,10 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// `LOCAL_ONLY=true`: answer only requests addressed to a loopback host (local development).
     pub local_only: bool,
+    /// `DISABLE_REGISTRATION=true`: `/register` answers 403 (pre-registered clients only).
+    pub registration_disabled: bool,
+    /// `ACCESS_TOKEN_TTL`: access token lifetime in seconds (60 to 86400; default 3600).
+    pub access_token_ttl: i64,
     problems: Vec<Problem>,
 }
 
@@ -158,10 +162,25 @@ impl Config {
             problems.push(Problem { name: KV_BINDING, issue: Issue::Missing });
         }
 
-        let local_only = non_empty("LOCAL_ONLY").is_some_and(|v| matches!(v.trim(), "true" | "1" | "yes"));
+        let flag = |name: &str| non_empty(name).is_some_and(|v| matches!(v.trim(), "true" | "1" | "yes"));
+        let local_only = flag("LOCAL_ONLY");
+        let registration_disabled = flag("DISABLE_REGISTRATION");
+        let access_token_ttl = match non_empty("ACCESS_TOKEN_TTL").map(|v| v.trim().parse::<i64>()) {
+            None => 3600,
+            Some(Ok(n)) if (60..=86_400).contains(&n) => n,
+            Some(_) => {
+                problems.push(Problem {
+                    name: "ACCESS_TOKEN_TTL",
+                    issue: Issue::Invalid("must be a number of seconds from 60 to 86400"),
+                });
+                3600
+            }
+        };
 
         Config {
             local_only,
+            registration_disabled,
+            access_token_ttl,
             discord_client_id,
             discord_client_secret,
             secret_key,

@@ -16,7 +16,16 @@ const fn fixture(
     description: &'static str,
     run: fn(&Args, &Call) -> Result<Output, ToolError>,
 ) -> Tool {
-    Tool { name, title: name, description, input_schema: NO_ARGS, output_schema: None, hints: Hints::PURE, run }
+    Tool {
+        name,
+        title: name,
+        description,
+        input_schema: NO_ARGS,
+        output_schema: None,
+        hints: Hints::PURE,
+        scope: "mcp",
+        run,
+    }
 }
 
 pub const TOOLS: &[Tool] = &[
@@ -44,6 +53,7 @@ pub const TOOLS: &[Tool] = &[
         }"##,
         output_schema: None,
         hints: Hints::PURE,
+        scope: "mcp",
         run: |_, _| Ok(Output::text("ok")),
     },
     fixture("test_simple_text", "Returns simple text", |_, _| {

@@ -21,6 +21,8 @@ pub enum AppError {
     Config(ConfigError),
     /// Refused whoever asks (DNS rebinding in local development).
     Forbidden { reason: &'static str },
+    /// Something that cannot happen did (no randomness); nothing internal is shown.
+    Internal,
 }
 
 impl From<ConfigError> for AppError {
@@ -36,6 +38,7 @@ impl AppError {
             AppError::MethodNotAllowed { .. } => 405,
             AppError::Config(_) => 500,
             AppError::Forbidden { .. } => 403,
+            AppError::Internal => 500,
         }
     }
 
@@ -52,6 +55,11 @@ impl AppError {
                 ("method_not_allowed", "Method not allowed", format!("This address answers only {allow}."))
             }
             AppError::Forbidden { reason } => ("forbidden", "Forbidden", reason.to_string()),
+            AppError::Internal => (
+                "server_error",
+                "Something went wrong",
+                "The server could not complete this request. Please try again.".to_string(),
+            ),
             AppError::Config(e) => (
                 "server_error",
                 "Server not configured",

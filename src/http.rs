@@ -100,9 +100,26 @@ impl Reply {
 
     /// An HTML page with the headers every page carries (see [`page_security_headers`]).
     pub fn html(status: u16, body: String) -> Reply {
+        Reply::html_posting_to(status, body, &[])
+    }
+
+    /// An HTML page whose form may lead to `form_targets` besides this origin: `form-action`
+    /// also governs the redirects that follow a form submission.
+    pub fn html_posting_to(status: u16, body: String, form_targets: &[String]) -> Reply {
         let mut reply = Reply::new(status, "text/html; charset=utf-8", body);
-        reply.headers.extend(page_security_headers());
+        reply.headers.extend(page_security_headers(form_targets));
         reply
+    }
+
+    /// A `302` to `location`, never cached.
+    pub fn redirect(location: &str) -> Reply {
+        Reply::empty(302).with_header("location", location).with_header("cache-control", "no-store")
+    }
+
+    /// Adds a header without replacing earlier ones of the same name (`Set-Cookie`).
+    pub fn append_header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
+        self.headers.push((name, value.into()));
+        self
     }
 
     /// No body (`204`, or `405`/`OPTIONS` answers that only carry headers).
@@ -123,13 +140,20 @@ impl Reply {
 }
 
 /// Headers for every HTML page: no framing, no referrer leaks, no scripts, inline CSS by hash.
-pub fn page_security_headers() -> Vec<(&'static str, String)> {
+pub fn page_security_headers(form_targets: &[String]) -> Vec<(&'static str, String)> {
+    // Source expressions are origins or schemes we produced; anything with a quote, space or
+    // semicolon would change the policy, so it is dropped.
+    let extra: String = form_targets
+        .iter()
+        .filter(|t| !t.is_empty() && !t.contains([' ', ';', '\'', ',', '\n', '\r']))
+        .map(|t| format!(" {t}"))
+        .collect();
     vec![
         (
             "content-security-policy",
             format!(
                 "default-src 'none'; style-src '{}'; img-src 'self' https://cdn.discordapp.com data:; \
-                 form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+                 form-action 'self'{extra}; frame-ancestors 'none'; base-uri 'none'",
                 crate::pages::style_hash()
             ),
         ),

@@ -20,7 +20,10 @@ p,li{color:var(--fg)}.muted{color:var(--muted)}\
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em}\
 pre{background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:.75rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all}\
 ul{padding-left:1.25rem}.ok{color:var(--ok)}.bad{color:var(--bad)}\
-a{color:var(--accent)}footer{font-size:.85rem;color:var(--muted);text-align:center}";
+a{color:var(--accent)}.actions{display:flex;gap:.75rem;flex-wrap:wrap;margin-top:1rem}\
+button{font:inherit;padding:.6rem 1.1rem;border-radius:8px;border:1px solid var(--line);background:var(--card);color:var(--fg);cursor:pointer}\
+button.primary{background:var(--accent);border-color:var(--accent);color:#fff}button:focus-visible{outline:3px solid var(--accent);outline-offset:2px}\
+footer{font-size:.85rem;color:var(--muted);text-align:center}";
 
 /// `sha256-…` source expression for the inline stylesheet, for the CSP.
 pub fn style_hash() -> &'static str {
@@ -108,6 +111,48 @@ pub fn landing(origin: &str, cfg: &Config) -> String {
     layout("MCP server with Discord login", &body)
 }
 
+/// What each scope means, for the consent page.
+pub fn scope_description(scope: &str) -> &'static str {
+    match scope {
+        "mcp" => "Use this server's tools as you",
+        "profile" => "See your Discord user name, display name and avatar",
+        "email" => "See the email address of your Discord account",
+        _ => "Unknown permission",
+    }
+}
+
+/// The consent page: which application asks for what, Approve or Deny. A plain form, no script.
+pub fn consent(client_name: Option<&str>, redirect_uri: &str, scopes: &[&str], request: &str, csrf: &str) -> String {
+    let name = client_name.map(str::trim).filter(|n| !n.is_empty());
+    let title = match name {
+        Some(n) => format!("<strong>{}</strong> wants to access this server", escape(n)),
+        None => "An unnamed application wants to access this server".to_string(),
+    };
+    let target = url::Url::parse(redirect_uri)
+        .ok()
+        .map(|u| match u.host_str() {
+            Some(h) => format!("{}://{h}", u.scheme()),
+            None => format!("{}:", u.scheme()),
+        })
+        .unwrap_or_default();
+    let items: String = scopes.iter().map(|s| format!("<li>{}</li>", escape(scope_description(s)))).collect();
+    let body = format!(
+        "<div class=\"card\"><h1>{title}</h1>\
+         <p class=\"muted\">After you approve, you log in with Discord and are sent back to <code>{target}</code>. \
+         Only approve applications you started yourself.</p>\
+         <h2>It will be able to</h2><ul>{items}</ul>\
+         <form method=\"post\" action=\"/authorize\">\
+         <input type=\"hidden\" name=\"request\" value=\"{request}\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <div class=\"actions\"><button type=\"submit\" name=\"decision\" value=\"approve\" class=\"primary\">Approve and log in with Discord</button> \
+         <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></div></form></div>",
+        target = escape(&target),
+        request = escape(request),
+        csrf = escape(csrf),
+    );
+    layout("Approve access", &body)
+}
+
 /// An error page: a heading, an explanation, and optional details (already escaped HTML).
 pub fn error_page(title: &str, message: &str, details_html: &str) -> String {
     layout(
@@ -132,6 +177,26 @@ mod tests {
         );
         assert_eq!(escape("a\u{0}b\u{1b}c"), "a\u{FFFD}b\u{FFFD}c");
         assert_eq!(escape("línea\n"), "línea\n");
+    }
+
+    #[test]
+    fn consent_page_escapes_everything_it_shows() {
+        let page = consent(
+            Some("<img src=x onerror=alert(1)>\"'"),
+            "https://evil.example/cb?x=<b>",
+            &["mcp", "email"],
+            "req\"><script>",
+            "csrf<",
+        );
+        assert!(!page.contains("<img src=x"));
+        assert!(!page.contains("<script>"));
+        assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;&quot;&#39;"));
+        assert!(page.contains("https://evil.example"));
+        assert!(page.contains("See the email address"));
+        assert!(page.contains("name=\"csrf\" value=\"csrf&lt;\""));
+        let unnamed = consent(None, "cursor://anysphere.cursor-retrieval/cb", &["mcp"], "r", "c");
+        assert!(unnamed.contains("An unnamed application"));
+        assert!(unnamed.contains("cursor://anysphere.cursor-retrieval"));
     }
 
     #[test]

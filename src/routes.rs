@@ -9,6 +9,16 @@ pub enum Route {
     Health,
     /// `POST /mcp` and its alias `POST /`.
     Mcp,
+    /// RFC 9728 metadata; the resource path it describes.
+    ProtectedResource {
+        resource_path: &'static str,
+    },
+    AuthorizationServer,
+    Register,
+    Authorize,
+    Decide,
+    DiscordCallback,
+    Token,
     /// `OPTIONS` on a known path: `204` with `Allow`.
     Options {
         allow: &'static str,
@@ -23,6 +33,22 @@ const TABLE: &[Entry] = &[
     ("/", "GET, HEAD, POST, OPTIONS", &[("GET", Route::Landing), ("POST", Route::Mcp)]),
     ("/mcp", "POST, OPTIONS", &[("POST", Route::Mcp)]),
     ("/health", "GET, HEAD, OPTIONS", &[("GET", Route::Health)]),
+    (
+        "/.well-known/oauth-protected-resource",
+        "GET, HEAD, OPTIONS",
+        &[("GET", Route::ProtectedResource { resource_path: "/" })],
+    ),
+    (
+        "/.well-known/oauth-protected-resource/mcp",
+        "GET, HEAD, OPTIONS",
+        &[("GET", Route::ProtectedResource { resource_path: "/mcp" })],
+    ),
+    ("/.well-known/oauth-authorization-server", "GET, HEAD, OPTIONS", &[("GET", Route::AuthorizationServer)]),
+    ("/register", "POST, OPTIONS", &[("POST", Route::Register)]),
+    ("/authorize", "GET, HEAD, POST, OPTIONS", &[("GET", Route::Authorize), ("POST", Route::Decide)]),
+    // The callback path existing Discord applications are configured with.
+    ("/redirect", "GET, HEAD, OPTIONS", &[("GET", Route::DiscordCallback)]),
+    ("/token", "POST, OPTIONS", &[("POST", Route::Token)]),
 ];
 
 /// Paths that serve the MCP endpoint (their `OPTIONS` is a CORS preflight).

@@ -7,7 +7,7 @@ use crate::mcp::tool::{Args, Call, Hints, Output, Tool, ToolError};
 use crate::mcp::version::SUPPORTED;
 
 /// Every tool, in the order `tools/list` returns them.
-pub const TOOLS: &[Tool] = &[ECHO, ADD, GET_TIME, SERVER_INFO, HELLO];
+pub const TOOLS: &[Tool] = &[ECHO, ADD, GET_TIME, SERVER_INFO, HELLO, WHOAMI];
 
 pub const ECHO: Tool = Tool {
     name: "echo",
@@ -31,6 +31,7 @@ pub const ECHO: Tool = Tool {
     }"#,
     ),
     hints: Hints::PURE,
+    scope: "mcp",
     run: echo,
 };
 
@@ -54,6 +55,7 @@ pub const ADD: Tool = Tool {
     }"#,
     output_schema: Some(r#"{ "type": "object", "properties": { "sum": { "type": "number" } }, "required": ["sum"] }"#),
     hints: Hints::PURE,
+    scope: "mcp",
     run: add,
 };
 
@@ -81,6 +83,7 @@ pub const GET_TIME: Tool = Tool {
     }"#,
     ),
     hints: Hints::READ_ONLY,
+    scope: "mcp",
     run: get_time,
 };
 
@@ -109,6 +112,7 @@ pub const SERVER_INFO: Tool = Tool {
     }"#,
     ),
     hints: Hints::PURE,
+    scope: "mcp",
     run: server_info,
 };
 
@@ -142,6 +146,7 @@ pub const HELLO: Tool = Tool {
         r#"{ "type": "object", "properties": { "greeting": { "type": "string" } }, "required": ["greeting"] }"#,
     ),
     hints: Hints::PURE,
+    scope: "mcp",
     run: hello,
 };
 
@@ -154,6 +159,43 @@ fn hello(args: &Args, call: &Call) -> Result<Output, ToolError> {
         None => format!("Hello, {name}!"),
     };
     Ok(Output::data(json!({ "greeting": greeting })))
+}
+
+pub const WHOAMI: Tool = Tool {
+    name: "whoami",
+    title: "Who am I",
+    description: "Returns the Discord identity of the person this client acts for: id, user name, display name, avatar, and email when the email scope was granted.",
+    input_schema: r#"{ "type": "object", "properties": {}, "additionalProperties": false }"#,
+    output_schema: Some(
+        r#"{
+        "type": "object",
+        "properties": {
+            "id": { "type": "string", "description": "Discord user id (snowflake)" },
+            "username": { "type": "string" },
+            "globalName": { "type": ["string", "null"] },
+            "avatarUrl": { "type": ["string", "null"] },
+            "email": { "type": ["string", "null"] },
+            "scopes": { "type": "array", "items": { "type": "string" } }
+        },
+        "required": ["id", "username", "scopes"]
+    }"#,
+    ),
+    hints: Hints::READ_ONLY,
+    scope: "profile",
+    run: whoami,
+};
+
+fn whoami(_args: &Args, call: &Call) -> Result<Output, ToolError> {
+    // Taken from the access token, which login filled: no Discord call.
+    let c = call.caller.ok_or_else(|| ToolError("No one is logged in on this connection.".into()))?;
+    Ok(Output::data(json!({
+        "id": c.user_id,
+        "username": c.username,
+        "globalName": c.global_name,
+        "avatarUrl": c.avatar_url,
+        "email": c.email,
+        "scopes": c.scopes,
+    })))
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ` for milliseconds since the epoch (proleptic Gregorian, UTC).

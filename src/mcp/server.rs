@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::jsonrpc::{RpcError, INTERNAL_ERROR, MISSING_CLIENT_CAPABILITY};
+use super::jsonrpc::{RpcError, INTERNAL_ERROR, INVALID_REQUEST, MISSING_CLIENT_CAPABILITY};
 use super::mrtr;
 use super::schema;
 use super::tool::{Args, Call, Caller, InputRequired, LogLevel, Output, Tool};
@@ -44,11 +44,17 @@ pub struct Handled {
 pub struct Failed {
     pub error: RpcError,
     pub status: u16,
+    /// Set on `403`: the OAuth scope the caller's token lacks.
+    pub missing_scope: Option<&'static str>,
 }
 
 impl Failed {
     fn new(error: RpcError) -> Failed {
-        Failed { error, status: 200 }
+        Failed { error, status: 200, missing_scope: None }
+    }
+
+    pub fn http(status: u16, error: RpcError) -> Failed {
+        Failed { error, status, missing_scope: None }
     }
 }
 
@@ -162,7 +168,7 @@ fn decorate(method: &str, mut result: Value, v: Version) -> Value {
 }
 
 fn not_found(method: &str, v: Version) -> Failed {
-    Failed { error: RpcError::method_not_found(method), status: if v.is_stateless() { 404 } else { 200 } }
+    Failed::http(if v.is_stateless() { 404 } else { 200 }, RpcError::method_not_found(method))
 }
 
 fn required_str<'a>(params: &'a Map<String, Value>, key: &str) -> Result<&'a str, RpcError> {
@@ -209,6 +215,19 @@ fn call_tool(params: &Map<String, Value>, cx: &Context) -> Result<(Value, Vec<Va
         .find(|t| t.name == name)
         .ok_or_else(|| RpcError::invalid_params(format!("Unknown tool: {name}")).with_data(json!({ "name": name })))?;
 
+    if let Some(c) = cx.caller {
+        if !c.scopes.iter().any(|s| s == tool.scope) {
+            return Err(Failed {
+                error: RpcError::new(
+                    INVALID_REQUEST,
+                    format!("Insufficient scope: `{name}` needs the `{}` scope; log in again granting it", tool.scope),
+                )
+                .with_data(json!({ "requiredScope": tool.scope })),
+                status: 403,
+                missing_scope: Some(tool.scope),
+            });
+        }
+    }
     let mut call = Call::new(cx.origin, cx.now_ms, cx.version);
     call.caller = cx.caller;
     let m = meta(params);
@@ -253,14 +272,11 @@ fn call_tool(params: &Map<String, Value>, cx: &Context) -> Result<(Value, Vec<Va
     if let Some(required) = tool_requires(tool) {
         let declared = m.and_then(|m| m.get(META_CLIENT_CAPABILITIES)).and_then(|c| c.get(required));
         if cx.version.is_stateless() && declared.is_none() {
-            return Err(Failed {
-                error: RpcError::new(
-                    MISSING_CLIENT_CAPABILITY,
-                    format!("This tool needs the client capability `{required}`"),
-                )
-                .with_data(json!({ "requiredCapabilities": { required: {} } })),
-                status: 400,
-            });
+            return Err(Failed::http(
+                400,
+                RpcError::new(MISSING_CLIENT_CAPABILITY, format!("This tool needs the client capability `{required}`"))
+                    .with_data(json!({ "requiredCapabilities": { required: {} } })),
+            ));
         }
     }
 
@@ -498,6 +514,34 @@ mod tests {
         assert_eq!(h["structuredContent"]["greeting"], "Hello, Ada!");
         let a = call("tools/call", json!({"name": "add", "arguments": {"a": 2, "b": 0.5}}), v).unwrap().result;
         assert_eq!(a["structuredContent"]["sum"], 2.5);
+    }
+
+    #[test]
+    fn tools_need_their_scope_and_whoami_reports_the_caller() {
+        let caller = |scopes: &[&str]| Caller {
+            user_id: "80351110224678912".into(),
+            username: "nelly".into(),
+            global_name: Some("Nelly".into()),
+            avatar_url: None,
+            email: None,
+            client_id: "c".into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        };
+        let run = |c: &Caller, name: &str| {
+            let cx = Context { caller: Some(c), ..cx(Version::V2025_11_25) };
+            handle("tools/call", json!({"name": name}).as_object().unwrap(), &cx)
+        };
+        let narrow = caller(&["mcp"]);
+        let denied = run(&narrow, "whoami").unwrap_err();
+        assert_eq!((denied.status, denied.missing_scope), (403, Some("profile")));
+        assert!(run(&narrow, "get_time").is_ok());
+        let full = caller(&["mcp", "profile"]);
+        let me = run(&full, "whoami").unwrap().result;
+        assert_eq!(me["structuredContent"]["id"], "80351110224678912");
+        assert_eq!(me["structuredContent"]["globalName"], "Nelly");
+        let nobody = call("tools/call", json!({"name": "whoami"}), Version::V2025_11_25).unwrap().result;
+        assert_eq!(nobody["isError"], true);
+        assert_eq!(run(&full, "hello").unwrap().result["isError"], true, "missing argument: a tool error, not a scope error");
     }
 
     #[test]

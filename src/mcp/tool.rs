@@ -33,6 +33,8 @@ pub struct Tool {
     /// JSON Schema of `structuredContent`, when the result is data.
     pub output_schema: Option<&'static str>,
     pub hints: Hints,
+    /// The OAuth scope a caller's token must carry to call it (`403 insufficient_scope`).
+    pub scope: &'static str,
     pub run: fn(&Args, &Call) -> Result<Output, ToolError>,
 }
 

@@ -214,7 +214,11 @@ fn post_checked(req: &RequestInfo, ep: &Endpoint) -> Reply {
                         .and_then(|v| check_session(req, v, ep).map(|()| v))
                         .and_then(|v| server::handle(&method, &params, &cx(v)));
                     let issue_session = method == "initialize" && outcome.is_ok();
-                    let reply = respond(&id, outcome, stream);
+                    let missing_scope = outcome.as_ref().err().and_then(|f| f.missing_scope);
+                    let mut reply = respond(&id, outcome, stream);
+                    if let Some(scope) = missing_scope {
+                        reply = reply.with_header("www-authenticate", crate::auth::insufficient_scope(&origin, scope));
+                    }
                     match (issue_session, ep.session_key, crate::keys::random::<16>()) {
                         (true, Some(key), Some(random)) => {
                             reply.with_header("mcp-session-id", new_session_id(key, &random))
@@ -238,15 +242,15 @@ fn protocol_version_of(params: &Map<String, Value>) -> Option<&Value> {
 }
 
 fn unsupported(requested: &str, code: i64) -> Failed {
-    Failed {
-        error: RpcError::new(code, "Unsupported protocol version")
+    Failed::http(
+        400,
+        RpcError::new(code, "Unsupported protocol version")
             .with_data(json!({ "supported": supported_strings(), "requested": requested })),
-        status: 400,
-    }
+    )
 }
 
 fn bad_request(code: i64, message: String) -> Failed {
-    Failed { error: RpcError::new(code, message), status: 400 }
+    Failed::http(400, RpcError::new(code, message))
 }
 
 /// Which version governs this request: `_meta` for 2026-07-28 requests (which must agree with
@@ -364,10 +368,10 @@ fn accept_silently(
 /// a new session. 2026-07-28 has no sessions and ignores the header.
 fn check_session(req: &RequestInfo, v: Version, ep: &Endpoint) -> Result<(), Failed> {
     match (req.header("mcp-session-id"), ep.session_key) {
-        (Some(id), Some(key)) if !v.is_stateless() && !session_id_valid(key, id.trim()) => Err(Failed {
-            error: RpcError::new(INVALID_REQUEST, "Session not found; send initialize to start a new one"),
-            status: 404,
-        }),
+        (Some(id), Some(key)) if !v.is_stateless() && !session_id_valid(key, id.trim()) => Err(Failed::http(
+            404,
+            RpcError::new(INVALID_REQUEST, "Session not found; send initialize to start a new one"),
+        )),
         _ => Ok(()),
     }
 }

@@ -7,6 +7,7 @@ use jwt_compact::alg::{Hs256, Hs256Key};
 use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions, Token, UntrustedToken, ValidationError};
 use serde::{Deserialize, Serialize};
 
+use super::grant::Profile;
 use crate::keys::Key;
 
 /// Clock skew tolerated between edge locations when checking `exp`, `nbf` and `iat`.
@@ -24,6 +25,8 @@ pub struct AccessClaims {
     /// Space-separated scopes.
     pub scope: String,
     pub jti: String,
+    /// The Discord identity recorded at login, so tools can know the caller without a lookup.
+    pub discord: Profile,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +119,13 @@ mod tests {
             client_id: "c1".into(),
             scope: "mcp:tools".into(),
             jti: "j1".into(),
+            discord: Profile {
+                id: "80351110224678912".into(),
+                username: "nelly".into(),
+                global_name: None,
+                avatar_url: None,
+                email: None,
+            },
         }
     }
 
@@ -151,7 +161,7 @@ mod tests {
         let mut c = claims();
         c.sub = "someone-else".into();
         let body = serde_json::to_string(&serde_json::json!({
-            "iss": c.iss, "aud": c.aud, "sub": c.sub, "client_id": c.client_id, "scope": c.scope, "jti": c.jti,
+            "iss": c.iss, "aud": c.aud, "sub": c.sub, "client_id": c.client_id, "scope": c.scope, "jti": c.jti, "discord": c.discord,
             "exp": NOW + 3600, "iat": NOW, "nbf": NOW,
         }))
         .unwrap();
