@@ -1,20 +1,28 @@
 //! The only module that touches the Workers runtime: converts its request, environment and
-//! response types to and from the pure ones in [`crate::http`] and [`crate::config`].
+//! response types to and from the pure ones in [`crate::http`] and [`crate::config`], and
+//! implements [`Platform`] over Workers KV and `fetch`.
 
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
 use futures_util::StreamExt;
-use worker::{event, Context, Date, Env, Headers, Method, Request, Response, Result};
+use worker::{
+    event, Context, Date, Delay, Env, Fetch, Headers, KvStore, Method, Request, RequestInit, Response, Result,
+};
 
 use crate::config::{Config, KV_BINDING};
 use crate::http::{Body, Reply, RequestInfo, MAX_BODY_BYTES};
+use crate::platform::{FetchError, Inbound, Outbound, Platform, FETCH_TIMEOUT_MS, MAX_INBOUND_BYTES};
+use crate::store::{check_key, storage_ttl, Store, StoreError};
 
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let head = req.method() == Method::Head;
     let reply = match request_info(&mut req).await {
         Some(info) => {
-            let kv_bound = env.kv(KV_BINDING).is_ok();
-            let cfg = Config::load(|name| env.var(name).ok().map(|v| v.to_string()), kv_bound);
-            crate::app::handle(&info, &cfg)
+            let platform = WorkerPlatform { kv: env.kv(KV_BINDING).ok().map(Kv) };
+            let cfg = Config::load(|name| env.var(name).ok().map(|v| v.to_string()), platform.kv.is_some());
+            crate::app::handle(&info, &cfg, &platform).await
         }
         // The runtime always hands us an absolute URL; this only guards against the impossible.
         None => Reply::empty(400),
@@ -58,7 +66,7 @@ async fn read_body(req: &mut Request) -> Body {
 fn to_response(reply: Reply, head: bool) -> Result<Response> {
     let headers = Headers::new();
     for (name, value) in &reply.headers {
-        headers.set(name, value)?;
+        headers.append(name, value)?;
     }
     let builder = Response::builder().with_status(reply.status).with_headers(headers);
     // A body on 204/304 or on a HEAD answer makes the runtime throw.
@@ -75,4 +83,71 @@ fn internal_error() -> Response {
         .fixed(br#"{"error":"server_error","error_description":"internal error"}"#.to_vec());
     let _ = fallback.headers().set("content-type", "application/json");
     fallback
+}
+
+/// Workers KV, with the limits KV enforces checked before any call.
+struct Kv(KvStore);
+
+impl Store for Kv {
+    async fn get(&self, key: &str) -> std::result::Result<Option<String>, StoreError> {
+        check_key(key)?;
+        self.0.get(key).text().await.map_err(|e| StoreError::Backend(e.to_string()))
+    }
+
+    async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> std::result::Result<(), StoreError> {
+        check_key(key)?;
+        let mut put = self.0.put(key, value).map_err(|e| StoreError::Backend(e.to_string()))?;
+        if let Some(ttl) = ttl {
+            put = put.expiration_ttl(storage_ttl(ttl));
+        }
+        put.execute().await.map_err(|e| StoreError::Backend(e.to_string()))
+    }
+
+    async fn delete(&self, key: &str) -> std::result::Result<(), StoreError> {
+        check_key(key)?;
+        self.0.delete(key).await.map_err(|e| StoreError::Backend(e.to_string()))
+    }
+}
+
+struct WorkerPlatform {
+    kv: Option<Kv>,
+}
+
+impl Platform for WorkerPlatform {
+    type Kv = Kv;
+
+    fn kv(&self) -> Option<&Kv> {
+        self.kv.as_ref()
+    }
+
+    async fn fetch(&self, out: Outbound) -> std::result::Result<Inbound, FetchError> {
+        let headers = Headers::new();
+        for (k, v) in &out.headers {
+            headers.set(k, v).map_err(|_| FetchError::Network)?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::from(out.method.to_string())).with_headers(headers);
+        if let Some(body) = out.body {
+            init.with_body(Some(body.into()));
+        }
+        let request = Request::new_with_init(&out.url, &init).map_err(|_| FetchError::Network)?;
+        let call = Fetch::Request(request);
+        let send = std::pin::pin!(call.send());
+        let timeout = std::pin::pin!(Delay::from(Duration::from_millis(u64::from(FETCH_TIMEOUT_MS))));
+        let mut response = match select(send, timeout).await {
+            Either::Left((Ok(r), _)) => r,
+            Either::Left((Err(_), _)) => return Err(FetchError::Network),
+            Either::Right(_) => return Err(FetchError::Timeout),
+        };
+        let declared = response.headers().get("content-length").ok().flatten().and_then(|l| l.parse::<usize>().ok());
+        if declared.is_some_and(|l| l > MAX_INBOUND_BYTES) {
+            return Err(FetchError::Network);
+        }
+        let body = response.bytes().await.map_err(|_| FetchError::Network)?;
+        if body.len() > MAX_INBOUND_BYTES {
+            return Err(FetchError::Network);
+        }
+        let headers = response.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+        Ok(Inbound { status: response.status_code(), headers, body })
+    }
 }
