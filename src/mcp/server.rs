@@ -541,7 +541,11 @@ mod tests {
         assert_eq!(me["structuredContent"]["globalName"], "Nelly");
         let nobody = call("tools/call", json!({"name": "whoami"}), Version::V2025_11_25).unwrap().result;
         assert_eq!(nobody["isError"], true);
-        assert_eq!(run(&full, "hello").unwrap().result["isError"], true, "missing argument: a tool error, not a scope error");
+        assert_eq!(
+            run(&full, "hello").unwrap().result["isError"],
+            true,
+            "missing argument: a tool error, not a scope error"
+        );
     }
 
     #[test]

@@ -4,24 +4,88 @@
 
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { ROOT, completeBindings, startWorker } from '../support/worker.mjs';
+import { DEFAULT_USER, startStandin } from '../support/discord-standin.mjs';
+import { CALLBACK, browse } from '../support/oauth.mjs';
 
-const TOOLS = ['echo', 'add', 'get_time', 'server_info', 'hello'];
+const TOOLS = ['echo', 'add', 'get_time', 'server_info', 'hello', 'whoami'];
 
-describe('official SDK clients', () => {
+function runPython(args) {
+  return new Promise((resolve) => {
+    const child = spawn(path.join(ROOT, '.venv', 'bin', 'python'), args);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b) => { stdout += b; });
+    child.stderr.on('data', (b) => { stderr += b; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('exit', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+/** The SDK's OAuthClientProvider, in memory; the "browser" is tests/support/oauth.mjs. */
+class MemoryProvider {
+  constructor() { this.authUrl = null; }
+  get redirectUrl() { return CALLBACK; }
+  get clientMetadata() {
+    return {
+      redirect_uris: [CALLBACK], client_name: 'TypeScript SDK e2e', token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], scope: 'mcp profile email',
+    };
+  }
+  clientInformation() { return this.client; }
+  saveClientInformation(info) { this.client = info; }
+  tokens() { return this.saved; }
+  saveTokens(t) { this.saved = t; }
+  redirectToAuthorization(url) { this.authUrl = url; }
+  saveCodeVerifier(v) { this.verifier = v; }
+  codeVerifier() { return this.verifier; }
+}
+
+describe('official SDK clients, logging in with OAuth through the Discord stand-in', () => {
   let w;
-  before(async () => { w = await startWorker({ bindings: completeBindings('https://discord.com') }); });
-  after(() => w?.close());
+  let d;
+  before(async () => {
+    d = await startStandin();
+    w = await startWorker({ bindings: completeBindings(d.url) });
+  });
+  after(async () => {
+    await w?.close();
+    await d?.close();
+  });
 
-  test('TypeScript SDK: list and call every tool, resources, prompts, completion', async () => {
+  test('TypeScript SDK: discovery, registration, PKCE, consent, Discord, token; then every tool, resources, prompts', async () => {
+    const provider = new MemoryProvider();
+    const url = new URL(`${w.url}/mcp`);
+    const first = new StreamableHTTPClientTransport(url, { authProvider: provider });
+    await assert.rejects(new Client({ name: 'ts-sdk-e2e', version: '1.0.0' }).connect(first), UnauthorizedError);
+    assert.ok(provider.client.client_id.startsWith('mcpc1.'), 'registered dynamically');
+    assert.ok(provider.authUrl, 'sent the person to /authorize');
+    assert.equal(provider.authUrl.searchParams.get('code_challenge_method'), 'S256');
+    assert.equal(provider.authUrl.searchParams.get('resource'), `${w.url}/mcp`);
+    const { url: back, pages } = await browse(provider.authUrl.toString());
+    assert.match(pages[0].html, /TypeScript SDK e2e/, 'the consent page names the client');
+    const code = new URL(back).searchParams.get('code');
+    assert.equal(new URL(back).searchParams.get('iss'), w.url);
+    await first.finishAuth(code);
+    assert.equal(provider.saved.token_type, 'Bearer');
+
     const client = new Client({ name: 'ts-sdk-e2e', version: '1.0.0' });
-    const transport = new StreamableHTTPClientTransport(new URL(`${w.url}/mcp`));
+    const transport = new StreamableHTTPClientTransport(url, { authProvider: provider });
     await client.connect(transport);
     try {
+      const me = await client.callTool({ name: 'whoami', arguments: {} });
+      assert.equal(me.structuredContent.id, DEFAULT_USER.id);
+      assert.equal(me.structuredContent.username, DEFAULT_USER.username);
+      assert.equal(me.structuredContent.email, null, 'the SDK asked for the scope the 401 named: mcp profile');
+      assert.deepEqual(me.structuredContent.scopes, ['mcp', 'profile']);
       assert.equal(client.getServerVersion().name, 'mcp-oauth-worker');
       assert.ok(transport.sessionId, 'a signed session id was issued and is echoed');
       const { tools } = await client.listTools();
@@ -37,7 +101,7 @@ describe('official SDK clients', () => {
       const info = await client.callTool({ name: 'server_info', arguments: {} });
       assert.equal(info.structuredContent.mcpUrl, `${w.url}/mcp`);
       const hello = await client.callTool({ name: 'hello', arguments: { name: 'TS' } });
-      assert.equal(hello.structuredContent.greeting, 'Hello, TS!');
+      assert.equal(hello.structuredContent.greeting, 'Hello, TS! (Greeted on behalf of Nelly.)');
       const invalid = await client.callTool({ name: 'hello', arguments: {} });
       assert.equal(invalid.isError, true);
       assert.match(invalid.content[0].text, /argument `name`: is required/);
@@ -64,9 +128,9 @@ describe('official SDK clients', () => {
   });
 
   for (const mode of ['auto', 'legacy']) {
-    test(`Python SDK (mode ${mode}): list and call every tool, resources, prompts`, () => {
-      const python = path.join(ROOT, '.venv', 'bin', 'python');
-      const r = spawnSync(python, [path.join(ROOT, 'tests', 'python', 'client_check.py'), `${w.url}/mcp`, mode], { encoding: 'utf8', timeout: 60_000 });
+    test(`Python SDK (mode ${mode}): its OAuth provider logs in, then every tool, resources, prompts`, async () => {
+      // Asynchronously: the Discord stand-in runs in this process and must keep answering.
+      const r = await runPython([path.join(ROOT, 'tests', 'python', 'client_check.py'), `${w.url}/mcp`, mode]);
       assert.equal(r.status, 0, r.stderr);
       const out = JSON.parse(r.stdout.trim().split('\n').at(-1));
       assert.equal(out.protocolVersion, mode === 'auto' ? '2026-07-28' : '2025-11-25');
@@ -74,7 +138,10 @@ describe('official SDK clients', () => {
       assert.deepEqual(out.tools, TOOLS);
       assert.deepEqual(out.calls.echo, { isError: false, structured: { message: 'héllo from python', length: 17 } });
       assert.deepEqual(out.calls.add.structured, { sum: 42 });
-      assert.equal(out.calls.hello.structured.greeting, 'Hello, Python!');
+      assert.equal(out.calls.hello.structured.greeting, 'Hello, Python! (Greeted on behalf of Nelly.)');
+      assert.equal(out.consentNamedClient, true);
+      assert.equal(out.whoami.id, DEFAULT_USER.id);
+      assert.equal(out.whoami.email, null, 'email only with the email scope');
       for (const t of TOOLS) assert.equal(out.calls[t].isError, false, t);
       assert.deepEqual(out.invalidCall, { isError: true, text: 'Invalid arguments for `add`: argument `b`: is required (a number)' });
       assert.deepEqual(out.resources, ['guide://connect', 'guide://tools']);
