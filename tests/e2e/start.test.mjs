@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BROWSER_ACCEPT, ROOT, freePort } from '../support/worker.mjs';
+import { login } from '../support/oauth.mjs';
 
 function waitFor(getText, pattern, child, ms) {
   return new Promise((resolve, reject) => {
@@ -62,8 +63,19 @@ test('npm start with no .dev.vars runs against the local Discord stand-in', { ti
     assert.ok(html.includes(`${base}/mcp`));
     assert.match(html, new RegExp(`Discord stand-in at <code>http://127\\.0\\.0\\.1:${standinPort}</code>`));
 
+    // The whole login in local mode: the consent page, the stand-in's one-click page, a token.
+    const { tokens } = await login(base);
+    const me = await fetch(`${base}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${tokens.access_token}`, 'mcp-protocol-version': '2025-11-25' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami' } }),
+    });
+    assert.equal((await me.json()).result.structuredContent.username, 'nelly');
+
     const standin = await fetch(`http://127.0.0.1:${standinPort}/_standin/requests`);
     assert.equal(standin.status, 200);
+    const seen = (await standin.json()).map((r) => `${r.method} ${r.path}`);
+    assert.ok(seen.includes('POST /oauth2/authorize'), 'the person clicked Authorize on the stand-in page');
     assert.ok(existsSync(path.join(state, 'local', 'secret-key')), 'a local SECRET_KEY was generated and kept');
   } finally {
     try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
