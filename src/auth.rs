@@ -246,10 +246,8 @@ pub fn decide(req: &RequestInfo, cfg: &Config, secrets: &Secrets, keys: &AuthKey
         );
     };
     let csrf_ok = match (form.get("csrf"), cookie::get(req.header("cookie"), "__Host-csrf")) {
-        (Some(sent), Some(c)) => cookie::open(&keys.consent, &pending.client, now, c).is_some_and(|expected| {
-            let (a, b) = (expected.as_bytes(), sent.as_bytes());
-            a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-        }),
+        (Some(sent), Some(c)) => cookie::open(&keys.consent, &pending.client, now, c)
+            .is_some_and(|expected| keys::ct_eq(expected.as_bytes(), sent.as_bytes())),
         _ => false,
     };
     if !csrf_ok {
@@ -298,10 +296,7 @@ pub async fn callback<P: Platform>(
     else {
         return person_error("Login expired", "This login is no longer valid in this browser (it took too long, or cookies are blocked). Go back to the application and start again.");
     };
-    let state_ok = query.get("state").is_some_and(|s| {
-        let (a, b) = (s.as_bytes(), pending.nonce.as_bytes());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-    });
+    let state_ok = query.get("state").is_some_and(|s| keys::ct_eq(s.as_bytes(), pending.nonce.as_bytes()));
     if !state_ok {
         return person_error(
             "Login refused",

@@ -26,6 +26,11 @@ pub const AUTH_CODE: &str = "oauth/code";
 pub const CONSENT: &str = "oauth/consent";
 pub const PENDING: &str = "oauth/pending";
 
+/// Equality in time that depends only on the lengths, for secrets and MACs.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// `N` bytes from the platform's CSPRNG (the Web Crypto API in a Worker, the OS natively).
 pub fn random<const N: usize>() -> Option<[u8; N]> {
     let mut b = [0u8; N];
@@ -160,6 +165,15 @@ mod tests {
             assert_eq!(k.open_private(junk), None);
         }
         assert_eq!(k.open_private(&k.seal_private(b"").unwrap()).as_deref(), Some(&b""[..]));
+    }
+
+    #[test]
+    fn constant_time_equality() {
+        assert!(ct_eq(b"abc", b"abc"));
+        assert!(!ct_eq(b"abc", b"abd"));
+        assert!(!ct_eq(b"abc", b"abcd"));
+        assert!(!ct_eq(&[0; 43], &[0; 299]), "lengths differing by 256 are still different");
+        assert!(ct_eq(b"", b""));
     }
 
     #[test]

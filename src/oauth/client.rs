@@ -167,7 +167,7 @@ pub fn open_client_id(key: &Key, id: &str) -> Option<Client> {
     let (body, tag) = id.strip_prefix(ID_PREFIX)?.split_once('.')?;
     let tag = B64.decode(tag).ok()?;
     let full = key.sign(body.as_bytes());
-    if tag.len() != 16 || full[..16].iter().zip(&tag).fold(0u8, |acc, (a, b)| acc | (a ^ b)) != 0 {
+    if !crate::keys::ct_eq(&full[..16], &tag) {
         return None;
     }
     serde_json::from_slice(&B64.decode(body).ok()?).ok()

@@ -98,10 +98,12 @@ pub fn authenticate(
     keys: &ClientKeys,
 ) -> Result<(String, Client), OAuthError> {
     let invalid = |why: &str| OAuthError::new("invalid_client", why);
-    let basic = match authorization {
-        Some(h) if h.len() > 6 && h[..6].eq_ignore_ascii_case("basic ") => {
+    let credentials =
+        authorization.and_then(|h| h.get(..6).filter(|s| s.eq_ignore_ascii_case("basic ")).and(h.get(6..)));
+    let basic = match credentials {
+        Some(b64) => {
             let raw = base64::engine::general_purpose::STANDARD
-                .decode(h[6..].trim())
+                .decode(b64.trim())
                 .map_err(|_| invalid("malformed Basic credentials"))?;
             let text = String::from_utf8(raw).map_err(|_| invalid("malformed Basic credentials"))?;
             let (id, secret) = text.split_once(':').ok_or_else(|| invalid("malformed Basic credentials"))?;
@@ -249,6 +251,11 @@ mod tests {
         let wrong = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{basic_id}:nope")));
         assert_eq!(authenticate(&form(&[]), Some(&wrong), &keys).unwrap_err().description, "wrong client secret");
         assert!(authenticate(&form(&[]), Some("Basic !!!"), &keys).is_err());
+        assert!(
+            authenticate(&form(&[("client_id", &public)]), Some("Basi€ x"), &keys).is_ok(),
+            "not Basic: ignored, no panic"
+        );
+        assert!(authenticate(&form(&[]), Some("€€€€"), &keys).is_err());
 
         let post_id = client("client_secret_post");
         let post_secret = client_secret(&sk, &post_id);

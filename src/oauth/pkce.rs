@@ -57,9 +57,7 @@ pub fn verify(challenge: &str, verifier: &str) -> Result<(), PkceError> {
         return Err(PkceError::MalformedVerifier);
     }
     let computed = B64.encode(Sha256::digest(verifier.as_bytes()));
-    let (a, b) = (computed.as_bytes(), challenge.as_bytes());
-    let diff = a.iter().zip(b).fold((a.len() ^ b.len()) as u8, |acc, (x, y)| acc | (x ^ y));
-    if diff == 0 {
+    if crate::keys::ct_eq(computed.as_bytes(), challenge.as_bytes()) {
         Ok(())
     } else {
         Err(PkceError::Mismatch)
