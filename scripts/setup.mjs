@@ -59,6 +59,29 @@ function pythonCommand() {
   throw new Error('Python 3.10 or newer is needed for the Python SDK client tests.');
 }
 
+// Debian's Chromium, for the browser tests of the pages people see (playwright-core drives it;
+// a test tool's own browser download cannot work offline).
+export const CHROMIUM = '/usr/bin/chromium';
+
+async function chromium() {
+  if (existsSync(CHROMIUM)) return false;
+  const root = process.getuid?.() === 0;
+  const prefix = root ? [] : ['sudo', '-n'];
+  const apt = (args) => run(prefix[0] ?? 'apt-get', [...prefix.slice(1), ...(root ? [] : ['apt-get']), ...args], {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  say("Installing Debian's chromium for the browser tests (apt-get; about a minute)…");
+  try {
+    await apt(['install', '-y', '-q', 'chromium']).catch(async () => {
+      await apt(['update', '-q']);
+      await apt(['install', '-y', '-q', 'chromium']);
+    });
+  } catch (e) {
+    throw new Error(`could not install chromium (${e.message}). Install it yourself: sudo apt-get install chromium`);
+  }
+  return true;
+}
+
 async function cargoTool(crate, version, bin, label, minutes) {
   const have = versionOf(bin);
   if (have && have.includes(version)) return false;
@@ -80,6 +103,7 @@ export async function setup() {
   if (await wasmTarget()) did.push('wasm target');
   if (await npmPackages()) did.push('npm packages');
   if (await pythonClient()) did.push('Python MCP SDK');
+  if (await chromium()) did.push('chromium');
   if (await cargoTool('worker-build', WORKER_BUILD_VERSION, workerBuildBin(), 'the Workers build tool', 3)) did.push('worker-build');
   const wbg = wasmBindgenVersion();
   if (await cargoTool('wasm-bindgen-cli', wbg, wasmBindgenBin(), `the wasm-bindgen CLI matching Cargo.lock's wasm-bindgen ${wbg}`, 5)) did.push('wasm-bindgen');

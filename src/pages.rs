@@ -15,7 +15,7 @@ const STYLE: &str = "\
 body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}\
 main{max-width:40rem;margin:0 auto;padding:2rem 1rem}\
 .card{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:1.5rem;margin:1rem 0}\
-h1{font-size:1.5rem;margin:0 0 .5rem}h2{font-size:1.1rem;margin:1.25rem 0 .5rem}\
+h1{font-size:1.5rem;margin:0 0 .5rem;overflow-wrap:anywhere}h2{font-size:1.1rem;margin:1.25rem 0 .5rem}\
 p,li{color:var(--fg)}.muted{color:var(--muted)}\
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em}\
 pre{background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:.75rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all}\
@@ -56,7 +56,7 @@ pub fn layout(title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <meta name=\"robots\" content=\"noindex\">\
+         <meta name=\"robots\" content=\"noindex\"><link rel=\"icon\" href=\"data:,\">\
          <title>{title}</title><style>{STYLE}</style></head>\
          <body><main>{body}<footer>{name} {version}</footer></main></body></html>",
         title = escape(title),
@@ -130,9 +130,12 @@ pub fn consent(client_name: Option<&str>, redirect_uri: &str, scopes: &[&str], r
     };
     let target = url::Url::parse(redirect_uri)
         .ok()
-        .map(|u| match u.host_str() {
-            Some(h) => format!("{}://{h}", u.scheme()),
-            None => format!("{}:", u.scheme()),
+        .map(|u| match u.origin() {
+            o @ url::Origin::Tuple(..) => o.ascii_serialization(),
+            url::Origin::Opaque(_) => match u.host_str() {
+                Some(h) => format!("{}://{h}", u.scheme()),
+                None => format!("{}:", u.scheme()),
+            },
         })
         .unwrap_or_default();
     let items: String = scopes.iter().map(|s| format!("<li>{}</li>", escape(scope_description(s)))).collect();
