@@ -92,7 +92,8 @@ async function cargoTool(crate, version, bin, label, minutes) {
   return true;
 }
 
-export async function setup() {
+/** `browser`: also install chromium (the tests need it; `npm start` does not). */
+export async function setup({ browser = false } = {}) {
   const start = Date.now();
   need('cargo', 'Install Rust with rustup: https://rustup.rs');
   need('rustup', 'Install Rust with rustup: https://rustup.rs');
@@ -103,7 +104,7 @@ export async function setup() {
   if (await wasmTarget()) did.push('wasm target');
   if (await npmPackages()) did.push('npm packages');
   if (await pythonClient()) did.push('Python MCP SDK');
-  if (await chromium()) did.push('chromium');
+  if (browser && (await chromium())) did.push('chromium');
   if (await cargoTool('worker-build', WORKER_BUILD_VERSION, workerBuildBin(), 'the Workers build tool', 3)) did.push('worker-build');
   const wbg = wasmBindgenVersion();
   if (await cargoTool('wasm-bindgen-cli', wbg, wasmBindgenBin(), `the wasm-bindgen CLI matching Cargo.lock's wasm-bindgen ${wbg}`, 5)) did.push('wasm-bindgen');
@@ -113,7 +114,7 @@ export async function setup() {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  setup().catch((e) => {
+  setup({ browser: process.argv.includes('--browser') }).catch((e) => {
     console.error(`setup failed: ${e.message}`);
     process.exit(1);
   });

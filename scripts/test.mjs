@@ -5,10 +5,12 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, run, say, seconds } from './lib.mjs';
 import { build } from './build.mjs';
+import { setup } from './setup.mjs';
 
 const start = Date.now();
 try {
-  await build(); // runs setup first
+  await setup({ browser: true });
+  await build({ skipSetup: true });
   await build({ features: ['conformance'], outDir: 'build-conformance', skipSetup: true });
   say('Native unit tests (cargo test, default and conformance features)…');
   await run('cargo', ['test', '--quiet']);
