@@ -27,6 +27,9 @@ use crate::store::Store;
 pub const ACCESS_TTL_SECONDS: i64 = 3600;
 /// Refresh tokens live this long.
 pub const REFRESH_TTL_SECONDS: i64 = 30 * 24 * 3600;
+/// A grant (a login) ends this long after it began, however often it is refreshed; then the
+/// person logs in again, and their Discord profile is read afresh.
+pub const MAX_GRANT_SECONDS: i64 = 90 * 24 * 3600;
 /// A remembered approval lasts this long.
 pub const CONSENT_TTL_SECONDS: i64 = 30 * 24 * 3600;
 /// Clients remembered in the consent cookie.
@@ -168,6 +171,18 @@ fn remembered(req: &RequestInfo, keys: &AuthKeys, now: i64) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Whether a remembered approval covers this request: same client, and every scope asked
+/// for was approved before (a client that wants more shows the consent page again).
+fn covered(remembered: &[String], p: &Pending) -> bool {
+    remembered.iter().any(|entry| match entry.split_once('/') {
+        Some((client, scopes)) if client == p.client => {
+            let approved: Vec<&str> = scopes.split('+').collect();
+            p.scopes().all(|s| approved.contains(&s))
+        }
+        _ => false,
+    })
+}
+
 /// Sends the person to Discord, with the login sealed into a cookie bound to this browser.
 fn to_discord(cfg: &Config, secrets: &Secrets, keys: &AuthKeys, p: &Pending, origin: &str) -> Reply {
     let Some(sealed) = p.seal(&keys.pending).filter(|s| s.len() <= MAX_PENDING_COOKIE) else {
@@ -211,7 +226,7 @@ pub fn authorize(req: &RequestInfo, cfg: &Config, secrets: &Secrets, keys: &Auth
             }
         }
     };
-    if remembered(req, keys, now).contains(&pending.client) {
+    if covered(&remembered(req, keys, now), &pending) {
         return to_discord(cfg, secrets, keys, &pending, &origin);
     }
     let (Some(sealed), Some(csrf)) = (pending.seal(&keys.pending), keys::random_token::<16>()) else {
@@ -257,8 +272,8 @@ pub fn decide(req: &RequestInfo, cfg: &Config, secrets: &Secrets, keys: &AuthKey
     match form.get("decision") {
         Some("approve") => {
             let mut list = remembered(req, keys, now);
-            list.retain(|c| c != &pending.client);
-            list.insert(0, pending.client.clone());
+            list.retain(|entry| entry.split_once('/').map(|(c, _)| c) != Some(pending.client.as_str()));
+            list.insert(0, format!("{}/{}", pending.client, pending.scope.replace(' ', "+")));
             list.truncate(MAX_REMEMBERED);
             let remember = cookie::seal(&keys.consent, "remember", now + CONSENT_TTL_SECONDS, &list.join(","));
             to_discord(cfg, secrets, keys, &pending, &origin)
@@ -326,7 +341,8 @@ pub async fn callback<P: Platform>(
         Ok(u) => u,
         Err(e) => return discord_failure(&pending, &origin, &e),
     };
-    let profile = Profile::from_discord(&user, pending.scopes().any(|s| s == "email"));
+    let granted: Vec<&str> = pending.scopes().collect();
+    let profile = Profile::from_discord(&user, &granted);
     let (Some(jti), Ok(mut to)) = (keys::random_token::<16>(), url::Url::parse(&pending.redirect_uri)) else {
         return AppError::Internal.into_reply(true);
     };
@@ -454,7 +470,8 @@ pub async fn token<P: Platform>(req: &RequestInfo, cfg: &Config, keys: &AuthKeys
             if kv.delete(&key).await.is_err() {
                 return kv_error();
             }
-            let next = RefreshRecord { scope: scope.clone(), expires: now + REFRESH_TTL_SECONDS, ..record.clone() };
+            let expires = (now + REFRESH_TTL_SECONDS).min(record.grant_expires);
+            let next = RefreshRecord { scope: scope.clone(), expires, ..record.clone() };
             let Ok(refresh) = put_refresh(kv, &next).await else { return kv_error() };
             let Some(jti) = keys::random_token::<16>() else { return kv_error() };
             let claims = claims_for(&origin, &client_id, &scope, &record.resource, &record.user, &jti);
@@ -484,6 +501,7 @@ fn claims_for(origin: &str, client_id: &str, scope: &str, resource: &str, user: 
 async fn issue_refresh<S: Store>(kv: &S, grant_id: &str, code: &Code, now: i64) -> Result<Option<String>, ()> {
     let record = RefreshRecord {
         grant: grant_id.to_string(),
+        grant_expires: now + MAX_GRANT_SECONDS,
         client: code.client.clone(),
         scope: code.scope.clone(),
         resource: code.resource.clone(),

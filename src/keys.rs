@@ -87,8 +87,9 @@ impl Key {
         Some(cipher.iter().zip(self.keystream(nonce, cipher.len())).map(|(c, k)| c ^ k).collect())
     }
 
+    /// Sealing subkeys, kept apart from anything [`Key::sign`] could produce for a caller.
     fn subkey(&self, label: &[u8]) -> [u8; 32] {
-        mac(&self.0, label)
+        mac(&self.0, &[b"\0seal/".as_slice(), label].concat())
     }
 
     fn keystream(&self, nonce: &[u8], len: usize) -> Vec<u8> {

@@ -152,10 +152,10 @@ pub const HELLO: Tool = Tool {
 
 fn hello(args: &Args, call: &Call) -> Result<Output, ToolError> {
     let name = args.str("name")?.trim();
-    let greeting = match call.caller {
-        Some(c) => {
-            format!("Hello, {name}! (Greeted on behalf of {}.)", c.global_name.as_deref().unwrap_or(&c.username))
-        }
+    // The caller's name is known only with the `profile` scope.
+    let on_behalf = call.caller.map(|c| c.global_name.as_deref().unwrap_or(&c.username)).filter(|n| !n.is_empty());
+    let greeting = match on_behalf {
+        Some(who) => format!("Hello, {name}! (Greeted on behalf of {who}.)"),
         None => format!("Hello, {name}!"),
     };
     Ok(Output::data(json!({ "greeting": greeting })))

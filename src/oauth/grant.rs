@@ -34,13 +34,16 @@ pub struct Profile {
 }
 
 impl Profile {
-    pub fn from_discord(u: &DiscordUser, with_email: bool) -> Profile {
+    /// What the grant may reveal: the id always (it is the token's subject); names and avatar
+    /// with `profile`; the email with `email`. Tokens are signed, not encrypted.
+    pub fn from_discord(u: &DiscordUser, scopes: &[&str]) -> Profile {
+        let profile = scopes.contains(&"profile");
         Profile {
             id: u.id.clone(),
-            username: u.username.clone(),
-            global_name: u.global_name.clone(),
-            avatar_url: u.avatar_url(),
-            email: if with_email { u.email.clone() } else { None },
+            username: if profile { u.username.clone() } else { String::new() },
+            global_name: u.global_name.clone().filter(|_| profile),
+            avatar_url: u.avatar_url().filter(|_| profile),
+            email: u.email.clone().filter(|_| scopes.contains(&"email")),
         }
     }
 }
@@ -170,6 +173,8 @@ pub fn redeem(code_key: &Key, form: &Form, client_id: &str, now: i64) -> Result<
 pub struct RefreshRecord {
     /// The grant (login) this token belongs to.
     pub grant: String,
+    /// When the grant ends, whatever the refreshes: rotation never extends it.
+    pub grant_expires: i64,
     pub client: String,
     pub scope: String,
     pub resource: String,

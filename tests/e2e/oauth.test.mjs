@@ -93,10 +93,24 @@ describe('authorization server', () => {
     assert.match(sent.headers.authorization, /^Basic /);
     assert.equal(sent.headers['content-type'], 'application/x-www-form-urlencoded');
 
-    // The approval is remembered for this client: the next login skips the consent page.
-    const again = await browse(authorizeUrl(w.url, client.client_id), { jar });
+    // The approval is remembered for this client and these scopes: the next login skips the
+    // consent page; a client of the same browser that asks for more sees it again.
+    const again = await browse(authorizeUrl(w.url, client.client_id, { scope: 'mcp email' }), { jar });
     assert.equal(again.pages.length, 0);
     assert.ok(new URL(again.url).searchParams.get('code'));
+    const narrow = await registerClient(w.url);
+    await login(w.url, { client: narrow, jar, scope: 'mcp' });
+    const wider = await browse(authorizeUrl(w.url, narrow.client_id, { scope: 'mcp profile' }), { jar });
+    assert.equal(wider.pages.length, 1, 'more scope: consent again');
+    assert.match(wider.pages[0].html, /See your Discord user name/);
+  });
+
+  test('a grant without the profile scope reveals only the Discord id', async () => {
+    const { tokens } = await login(w.url, { scope: 'mcp' });
+    const claims = JSON.parse(Buffer.from(tokens.access_token.split('.')[1], 'base64url'));
+    assert.deepEqual(claims.discord, { id: DEFAULT_USER.id, username: '' });
+    const hello = await (await mcpCall(w.url, tokens.access_token, 'hello', { name: 'x' })).json();
+    assert.equal(JSON.parse(hello.result.content[0].text).greeting, 'Hello, x!');
   });
 
   test('the consent page escapes a hostile client name and refuses framing', async () => {
