@@ -264,6 +264,24 @@ describe('authorization server', () => {
   });
 });
 
+describe('registration switched off', () => {
+  test('DISABLE_REGISTRATION: /register is 403 with an RFC 7591 body, and metadata stops advertising it', async () => {
+    const w = await startWorker({ bindings: completeBindings('https://discord.com', { DISABLE_REGISTRATION: 'true' }) });
+    try {
+      const r = await fetch(`${w.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: [CALLBACK] }) });
+      assert.equal(r.status, 403);
+      assert.equal(r.headers.get('cache-control'), 'no-store');
+      const body = await r.json();
+      assert.equal(body.error, 'access_denied');
+      assert.match(body.error_description, /registration is disabled/);
+      const as = await (await fetch(`${w.url}/.well-known/oauth-authorization-server`)).json();
+      assert.equal(as.registration_endpoint, undefined);
+    } finally {
+      await w.close();
+    }
+  });
+});
+
 describe('edge consistency', () => {
   test('a login whose every step lands on the other of two instances with separate KV still works', async () => {
     const d = await startStandin();
