@@ -461,6 +461,10 @@ mod tests {
             .with_now(1_785_240_000_000)
     }
 
+    fn with_sessions(key: &Key) -> Endpoint<'_> {
+        Endpoint { allowed_origins: &[], caller: None, state_key: None, session_key: Some(key), local_only: false }
+    }
+
     fn post_with(headers: &[(&str, &str)], body: &str) -> Reply {
         let allowed = vec!["https://allowed.example".to_string()];
         post(
@@ -648,13 +652,7 @@ mod tests {
         for bad in ["", ".", "abc", "AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA", &format!("{id}x")] {
             assert!(!session_id_valid(&key, bad), "{bad}");
         }
-        let ep = Endpoint {
-            allowed_origins: &[],
-            caller: None,
-            state_key: None,
-            session_key: Some(&key),
-            local_only: false,
-        };
+        let ep = with_sessions(&key);
         let init = req(
             "/mcp",
             &[],
@@ -716,13 +714,7 @@ mod tests {
         assert!(json_of(&r)["error"]["message"].as_str().unwrap().contains("at most 32"));
         assert_eq!(post_with(&[], &format!("[{}]", vec![one; MAX_BATCH].join(","))).status, 200);
         let key = Key::derive(&"s".repeat(32), crate::keys::SESSION);
-        let ep = Endpoint {
-            allowed_origins: &[],
-            caller: None,
-            state_key: None,
-            session_key: Some(&key),
-            local_only: false,
-        };
+        let ep = with_sessions(&key);
         assert_eq!(post(&req("/mcp", &[("mcp-session-id", "forged")], &format!("[{one}]")), &ep).status, 404);
     }
 
@@ -731,13 +723,7 @@ mod tests {
         let note = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
         assert_eq!(post_with(&[("mcp-protocol-version", "1999-01-01")], note).status, 400);
         let key = Key::derive(&"s".repeat(32), crate::keys::SESSION);
-        let ep = Endpoint {
-            allowed_origins: &[],
-            caller: None,
-            state_key: None,
-            session_key: Some(&key),
-            local_only: false,
-        };
+        let ep = with_sessions(&key);
         assert_eq!(post(&req("/mcp", &[("mcp-session-id", "forged")], note), &ep).status, 404);
         assert_eq!(post(&req("/mcp", &[], note), &ep).status, 202);
     }

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
-import { ROOT, completeBindings, startWorker } from '../support/worker.mjs';
-import { DEFAULT_USER, startStandin } from '../support/discord-standin.mjs';
+import { ROOT, startWithStandin } from '../support/worker.mjs';
+import { DEFAULT_USER } from '../support/discord-standin.mjs';
 import { CALLBACK, browse } from '../support/oauth.mjs';
 
 const TOOLS = ['echo', 'add', 'get_time', 'server_info', 'hello', 'whoami'];
@@ -52,14 +52,12 @@ class MemoryProvider {
 describe('official SDK clients, logging in with OAuth through the Discord stand-in', () => {
   let w;
   let d;
+  let both;
   before(async () => {
-    d = await startStandin();
-    w = await startWorker({ bindings: completeBindings(d.url) });
+    both = await startWithStandin();
+    ({ worker: w, standin: d } = both);
   });
-  after(async () => {
-    await w?.close();
-    await d?.close();
-  });
+  after(() => both?.close());
 
   test('TypeScript SDK: discovery, registration, PKCE, consent, Discord, token; then every tool, resources, prompts', async () => {
     const provider = new MemoryProvider();

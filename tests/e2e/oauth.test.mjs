@@ -6,7 +6,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { completeBindings, startWorker } from '../support/worker.mjs';
+import { completeBindings, startWithStandin, startWorker } from '../support/worker.mjs';
 import { DEFAULT_USER, startStandin } from '../support/discord-standin.mjs';
 import { CALLBACK, Jar, browse, consentForm, login, pkcePair, registerClient } from '../support/oauth.mjs';
 
@@ -29,16 +29,14 @@ function mcpCall(base, token, name, args = {}) {
 }
 
 describe('authorization server', () => {
-  let d;
   let w;
+  let d;
+  let both;
   before(async () => {
-    d = await startStandin();
-    w = await startWorker({ bindings: completeBindings(d.url) });
+    both = await startWithStandin();
+    ({ worker: w, standin: d } = both);
   });
-  after(async () => {
-    await w?.close();
-    await d?.close();
-  });
+  after(() => both?.close());
 
   test('discovery: 401 names the metadata; RFC 9728 and RFC 8414 documents state what exists', async () => {
     const res = await mcpCall(w.url, null, 'echo', { message: 'x' });

@@ -62,3 +62,11 @@ export function freePort() {
 }
 
 export const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
+
+/** The built Worker pointed at a fresh Discord stand-in; close() stops both. */
+export async function startWithStandin(extra = {}) {
+  const { startStandin } = await import('./discord-standin.mjs');
+  const standin = await startStandin();
+  const worker = await startWorker({ bindings: completeBindings(standin.url, extra) });
+  return { standin, worker, close: async () => { await worker.close(); await standin.close(); } };
+}
