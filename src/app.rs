@@ -37,7 +37,7 @@ async fn dispatch<P: Platform>(route: Route, req: &RequestInfo, cfg: &Config, pl
     Ok(match route {
         Route::Landing => Reply::html(200, pages::landing(&req.origin(), cfg)),
         Route::Health => health(cfg),
-        Route::Mcp => mcp(req, cfg)?,
+        Route::Mcp => mcp(req, cfg).await?,
         Route::Options { allow } if is_mcp_path(req.url.path()) => {
             transport::preflight(req, &endpoint(cfg, None, &McpKeys::new(cfg)), allow)
         }
@@ -81,15 +81,16 @@ fn endpoint<'a>(cfg: &'a Config, caller: Option<&'a Caller>, keys: &'a McpKeys) 
         state_key: keys.state.as_ref(),
         session_key: keys.session.as_ref(),
         local_only: cfg.local_only,
+        upstream: None,
     }
 }
 
 /// `POST /mcp`: bearer authentication, then the MCP transport. The conformance build, whose
 /// suite cannot log in, serves without it.
-fn mcp(req: &RequestInfo, cfg: &Config) -> Result<Reply, AppError> {
+async fn mcp(req: &RequestInfo, cfg: &Config) -> Result<Reply, AppError> {
     let keys = McpKeys::new(cfg);
     if cfg!(feature = "conformance") {
-        return Ok(transport::post(req, &endpoint(cfg, None, &keys)));
+        return Ok(transport::post(req, &endpoint(cfg, None, &keys)).await);
     }
     let auth_keys = AuthKeys::new(&cfg.secrets()?);
     // Origin and rebinding checks come first, so a refused page learns nothing more.
@@ -100,7 +101,7 @@ fn mcp(req: &RequestInfo, cfg: &Config) -> Result<Reply, AppError> {
         Ok(c) => c,
         Err(reply) => return Ok(transport::with_cors(reply, req.header("origin"), req)),
     };
-    Ok(transport::post(req, &endpoint(cfg, Some(&caller), &keys)))
+    Ok(transport::post(req, &endpoint(cfg, Some(&caller), &keys)).await)
 }
 
 /// Liveness plus configuration state. Always `200` while the Worker runs, so a platform health

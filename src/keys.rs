@@ -1,14 +1,22 @@
 //! Keys derived from `SECRET_KEY`, one per purpose, so that a value signed for one use never
-//! verifies for another; and the MAC that signs with them. Constant-time verification only.
+//! verifies for another; the MAC that signs with them and the AEAD that seals with them.
+//! Each key also carries the one derived from `SECRET_KEY_PREVIOUS`, when set: new values are
+//! always made with the current key, and values made with either still verify and open, so an
+//! operator can rotate the secret without logging anyone out. Constant-time verification only.
 
+use chacha20poly1305::aead::{Aead, KeyInit as _, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// A 256-bit key for one purpose.
+/// A 256-bit key for one purpose, and its predecessor during a key rotation.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Key([u8; 32]);
+pub struct Key {
+    current: [u8; 32],
+    previous: Option<[u8; 32]>,
+}
 
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25,6 +33,8 @@ pub const CLIENT_SECRET: &str = "oauth/client-secret";
 pub const AUTH_CODE: &str = "oauth/code";
 pub const CONSENT: &str = "oauth/consent";
 pub const PENDING: &str = "oauth/pending";
+pub const REFRESH_TOKEN: &str = "oauth/refresh-token";
+pub const DISCORD_TOKENS: &str = "discord/tokens";
 
 /// Equality in time that depends only on the lengths, for secrets and MACs.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
@@ -43,85 +53,96 @@ pub fn random_token<const N: usize>() -> Option<String> {
     random::<N>().map(|b| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
 }
 
+fn derive_one(secret: &str, purpose: &str) -> [u8; 32] {
+    mac(secret.as_bytes(), format!("mcp-oauth-worker/v1/{purpose}").as_bytes())
+}
+
 impl Key {
     /// HMAC-SHA256(secret, "mcp-oauth-worker/v1/" + purpose).
     pub fn derive(secret: &str, purpose: &str) -> Key {
-        Key(mac(secret.as_bytes(), format!("mcp-oauth-worker/v1/{purpose}").as_bytes()))
+        Key { current: derive_one(secret, purpose), previous: None }
     }
 
+    /// The key for `purpose` during a rotation: signs with `secret`, also accepts `previous`.
+    pub fn derive_rotating(secret: &str, previous: Option<&str>, purpose: &str) -> Key {
+        Key { current: derive_one(secret, purpose), previous: previous.map(|p| derive_one(p, purpose)) }
+    }
+
+    /// The current key's bytes, for signing.
     pub fn bytes(&self) -> &[u8; 32] {
-        &self.0
+        &self.current
+    }
+
+    /// Every key that may have made a value still in circulation, newest first.
+    pub fn accepted(&self) -> impl Iterator<Item = &[u8; 32]> {
+        std::iter::once(&self.current).chain(self.previous.as_ref())
     }
 
     pub fn sign(&self, data: &[u8]) -> [u8; 32] {
-        mac(&self.0, data)
+        mac(&self.current, data)
     }
 
-    /// Encrypts and authenticates `plain` (encrypt-then-MAC: an HMAC-SHA256 keystream in
-    /// counter mode under one derived key, HMAC-SHA256 over nonce and ciphertext under
-    /// another). For values that pass through a browser and carry personal data, such as
-    /// authorization codes. Output: base64url(nonce ‖ ciphertext ‖ tag).
-    pub fn seal_private(&self, plain: &[u8]) -> Option<String> {
+    /// Compares the MAC of `data` with `tag` in constant time, under each accepted key.
+    pub fn verify(&self, data: &[u8], tag: &[u8]) -> bool {
+        self.accepted().any(|k| verify_with(k, data, tag))
+    }
+
+    /// Encrypts and authenticates `plain` with XChaCha20-Poly1305 under a subkey kept apart
+    /// from anything [`Key::sign`] can produce, binding `context` (not stored) so a value
+    /// sealed for one record never opens as another. Output: base64url(nonce ‖ ciphertext).
+    pub fn seal_bound(&self, plain: &[u8], context: &[u8]) -> Option<String> {
         use base64::Engine;
-        let nonce = random::<16>()?;
-        let mut out = Vec::with_capacity(16 + plain.len() + 32);
+        let nonce = random::<24>()?;
+        let cipher = XChaCha20Poly1305::new((&subkey(&self.current)).into());
+        let sealed = cipher.encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad: context }).ok()?;
+        let mut out = Vec::with_capacity(24 + sealed.len());
         out.extend_from_slice(&nonce);
-        out.extend(plain.iter().zip(self.keystream(&nonce, plain.len())).map(|(p, k)| p ^ k));
-        let tag = mac(&self.subkey(b"mac"), &out);
-        out.extend_from_slice(&tag);
+        out.extend_from_slice(&sealed);
         Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(out))
     }
 
-    /// Reverses [`Key::seal_private`]; `None` if anything was altered.
-    pub fn open_private(&self, sealed: &str) -> Option<Vec<u8>> {
+    /// Reverses [`Key::seal_bound`]; `None` if anything was altered or the context differs.
+    pub fn open_bound(&self, sealed: &str, context: &[u8]) -> Option<Vec<u8>> {
         use base64::Engine;
         let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sealed).ok()?;
-        if raw.len() < 48 {
-            return None;
-        }
-        let (body, tag) = raw.split_at(raw.len() - 32);
-        if !Key(self.subkey(b"mac")).verify(body, tag) {
-            return None;
-        }
-        let (nonce, cipher) = body.split_at(16);
-        Some(cipher.iter().zip(self.keystream(nonce, cipher.len())).map(|(c, k)| c ^ k).collect())
+        let (nonce, body) = raw.split_at_checked(24)?;
+        self.accepted().find_map(|k| {
+            XChaCha20Poly1305::new((&subkey(k)).into())
+                .decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad: context })
+                .ok()
+        })
     }
 
-    /// Sealing subkeys, kept apart from anything [`Key::sign`] could produce for a caller.
-    fn subkey(&self, label: &[u8]) -> [u8; 32] {
-        mac(&self.0, &[b"\0seal/".as_slice(), label].concat())
+    /// [`Key::seal_bound`] with no context: for values that pass through a browser and carry
+    /// personal data, such as authorization codes.
+    pub fn seal_private(&self, plain: &[u8]) -> Option<String> {
+        self.seal_bound(plain, b"")
     }
 
-    fn keystream(&self, nonce: &[u8], len: usize) -> Vec<u8> {
-        let enc = self.subkey(b"enc");
-        let mut stream = Vec::with_capacity(len + 32);
-        let mut counter: u64 = 0;
-        while stream.len() < len {
-            let mut block = nonce.to_vec();
-            block.extend_from_slice(&counter.to_be_bytes());
-            stream.extend_from_slice(&mac(&enc, &block));
-            counter += 1;
-        }
-        stream.truncate(len);
-        stream
+    pub fn open_private(&self, sealed: &str) -> Option<Vec<u8>> {
+        self.open_bound(sealed, b"")
     }
+}
 
-    /// Compares the MAC of `data` with `tag` in constant time.
-    pub fn verify(&self, data: &[u8], tag: &[u8]) -> bool {
-        match HmacSha256::new_from_slice(&self.0) {
-            Ok(mut m) => {
-                m.update(data);
-                m.verify_slice(tag).is_ok()
-            }
-            Err(_) => false,
+/// The AEAD subkey of a purpose key.
+fn subkey(key: &[u8; 32]) -> [u8; 32] {
+    mac(key, b"\0seal/aead")
+}
+
+fn verify_with(key: &[u8], data: &[u8], tag: &[u8]) -> bool {
+    match <HmacSha256 as Mac>::new_from_slice(key) {
+        Ok(mut m) => {
+            m.update(data);
+            m.verify_slice(tag).is_ok()
         }
+        Err(_) => false,
     }
 }
 
 fn mac(key: &[u8], data: &[u8]) -> [u8; 32] {
     // HMAC accepts keys of any length, so `new_from_slice` cannot fail here; the fallback keeps
     // the signature total without a panic path.
-    match HmacSha256::new_from_slice(key) {
+    match <HmacSha256 as Mac>::new_from_slice(key) {
         Ok(mut m) => {
             m.update(data);
             m.finalize().into_bytes().into()
@@ -157,7 +178,7 @@ mod tests {
         assert_ne!(k.seal_private(plain).unwrap(), sealed, "fresh nonce each time");
         use base64::Engine;
         let mut raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&sealed).unwrap();
-        raw[20] ^= 1;
+        raw[30] ^= 1;
         let flipped = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw);
         assert_eq!(k.open_private(&flipped), None);
         assert_eq!(Key::derive(&"z".repeat(32), AUTH_CODE).open_private(&sealed), None);
@@ -166,6 +187,32 @@ mod tests {
             assert_eq!(k.open_private(junk), None);
         }
         assert_eq!(k.open_private(&k.seal_private(b"").unwrap()).as_deref(), Some(&b""[..]));
+    }
+
+    #[test]
+    fn bound_seals_open_only_in_their_context() {
+        let k = Key::derive(&"k".repeat(32), DISCORD_TOKENS);
+        let sealed = k.seal_bound(b"discord-token", b"grant-1").unwrap();
+        assert_eq!(k.open_bound(&sealed, b"grant-1").as_deref(), Some(&b"discord-token"[..]));
+        assert_eq!(k.open_bound(&sealed, b"grant-2"), None);
+        assert_eq!(k.open_private(&sealed), None);
+    }
+
+    #[test]
+    fn rotation_signs_with_the_new_key_and_accepts_the_old() {
+        let old = Key::derive(&"o".repeat(32), AUTH_CODE);
+        let rotating = Key::derive_rotating(&"n".repeat(32), Some(&"o".repeat(32)), AUTH_CODE);
+        let new_only = Key::derive(&"n".repeat(32), AUTH_CODE);
+        let sealed_old = old.seal_private(b"x").unwrap();
+        assert_eq!(rotating.open_private(&sealed_old).as_deref(), Some(&b"x"[..]));
+        assert_eq!(new_only.open_private(&sealed_old), None, "after the rotation ends, old values stop");
+        let sealed_new = rotating.seal_private(b"y").unwrap();
+        assert_eq!(new_only.open_private(&sealed_new).as_deref(), Some(&b"y"[..]));
+        assert_eq!(old.open_private(&sealed_new), None);
+        let tag = old.sign(b"data");
+        assert!(rotating.verify(b"data", &tag));
+        assert!(!new_only.verify(b"data", &tag));
+        assert_eq!(rotating.sign(b"data"), new_only.sign(b"data"));
     }
 
     #[test]

@@ -30,6 +30,23 @@ pub struct Context<'a> {
     pub caller: Option<&'a Caller>,
     /// Seals `requestState` for Multi Round-Trip Requests; `None` when `SECRET_KEY` is unset.
     pub state_key: Option<&'a Key>,
+    /// Runs the tools that need the outside world (Discord, KV); `None` natively and in tests
+    /// of the protocol alone, where those tools answer with their offline fallback.
+    pub upstream: Option<&'a dyn Upstream>,
+}
+
+/// A tool's work that needs I/O, boxed so the protocol code stays free of the runtime.
+pub type UpstreamFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Output> + 'a>>;
+
+/// Tools that act through the outside world, implemented by the HTTP adapter.
+pub trait Upstream {
+    /// The future running `tool`, or `None` if this tool is not one of them.
+    fn call<'a>(
+        &'a self,
+        tool: &'a str,
+        args: &'a Map<String, Value>,
+        call: &'a Call<'a>,
+    ) -> Option<UpstreamFuture<'a>>;
 }
 
 /// A handled request: its result and the notifications to send before it.
@@ -85,7 +102,7 @@ fn capabilities() -> Value {
 }
 
 /// Handles one request. `params` is the request's params object.
-pub fn handle(method: &str, params: &Map<String, Value>, cx: &Context) -> Result<Handled, Failed> {
+pub async fn handle(method: &str, params: &Map<String, Value>, cx: &Context<'_>) -> Result<Handled, Failed> {
     let v = cx.version;
     let mut notifications = Vec::new();
     let result = match method {
@@ -113,7 +130,7 @@ pub fn handle(method: &str, params: &Map<String, Value>, cx: &Context) -> Result
             json!({ "tools": list })
         }
         "tools/call" => {
-            let (result, notes) = call_tool(params, cx)?;
+            let (result, notes) = call_tool(params, cx).await?;
             notifications = notes;
             result
         }
@@ -201,7 +218,7 @@ fn meta(params: &Map<String, Value>) -> Option<&Map<String, Value>> {
     params.get("_meta").and_then(Value::as_object)
 }
 
-fn call_tool(params: &Map<String, Value>, cx: &Context) -> Result<(Value, Vec<Value>), Failed> {
+async fn call_tool(params: &Map<String, Value>, cx: &Context<'_>) -> Result<(Value, Vec<Value>), Failed> {
     let name = required_str(params, "name")?;
     let empty = Map::new();
     let args = match params.get("arguments") {
@@ -284,7 +301,10 @@ fn call_tool(params: &Map<String, Value>, cx: &Context) -> Result<(Value, Vec<Va
         serde_json::from_str(tool.input_schema).map_err(|_| RpcError::new(INTERNAL_ERROR, "Internal error"))?;
     let output = match schema::validate(&input_schema, &Value::Object(args.clone())) {
         Err(e) => Output::error(format!("Invalid arguments for `{name}`: {e}")),
-        Ok(()) => (tool.run)(&Args(args), &call).unwrap_or_else(Into::into),
+        Ok(()) => match cx.upstream.and_then(|u| u.call(name, args, &call)) {
+            Some(work) => work.await,
+            None => (tool.run)(&Args(args), &call).unwrap_or_else(Into::into),
+        },
     };
     let result = match &output.input_required {
         None => output.to_result(cx.version),
@@ -414,11 +434,18 @@ mod tests {
     use crate::mcp::jsonrpc::{INVALID_PARAMS, METHOD_NOT_FOUND};
 
     fn cx(version: Version) -> Context<'static> {
-        Context { version, origin: "https://mcp.example", now_ms: 1_785_240_000_000, caller: None, state_key: None }
+        Context {
+            version,
+            origin: "https://mcp.example",
+            now_ms: 1_785_240_000_000,
+            caller: None,
+            state_key: None,
+            upstream: None,
+        }
     }
 
     fn call(method: &str, params: Value, version: Version) -> Result<Handled, Failed> {
-        handle(method, params.as_object().unwrap(), &cx(version))
+        crate::store::block_on(handle(method, params.as_object().unwrap(), &cx(version)))
     }
 
     #[test]
@@ -529,7 +556,7 @@ mod tests {
         };
         let run = |c: &Caller, name: &str| {
             let cx = Context { caller: Some(c), ..cx(Version::V2025_11_25) };
-            handle("tools/call", json!({"name": name}).as_object().unwrap(), &cx)
+            crate::store::block_on(handle("tools/call", json!({"name": name}).as_object().unwrap(), &cx))
         };
         let narrow = caller(&["mcp"]);
         let denied = run(&narrow, "whoami").unwrap_err();

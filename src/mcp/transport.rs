@@ -27,6 +27,8 @@ pub struct Endpoint<'a> {
     pub session_key: Option<&'a Key>,
     /// Answer only to loopback host names (`LOCAL_ONLY`, set by `npm start`).
     pub local_only: bool,
+    /// Tools that act through Discord and KV.
+    pub upstream: Option<&'a dyn server::Upstream>,
 }
 
 /// A session id any isolate can verify without storage: 16 random bytes and their MAC.
@@ -144,15 +146,15 @@ pub fn preflight(req: &RequestInfo, ep: &Endpoint, allow: &str) -> Reply {
 }
 
 /// `POST /mcp`.
-pub fn post(req: &RequestInfo, ep: &Endpoint) -> Reply {
+pub async fn post(req: &RequestInfo, ep: &Endpoint<'_>) -> Reply {
     let origin = match check_origin(req, ep.allowed_origins, ep.local_only) {
         Ok(o) => o,
         Err(reply) => return reply,
     };
-    with_cors(post_checked(req, ep), origin, req)
+    with_cors(post_checked(req, ep).await, origin, req)
 }
 
-fn post_checked(req: &RequestInfo, ep: &Endpoint) -> Reply {
+async fn post_checked(req: &RequestInfo, ep: &Endpoint<'_>) -> Reply {
     let content_type = req.header("content-type").unwrap_or("");
     let media = content_type.split(';').next().unwrap_or("").trim();
     if !media.eq_ignore_ascii_case("application/json") {
@@ -190,13 +192,19 @@ fn post_checked(req: &RequestInfo, ep: &Endpoint) -> Reply {
     };
     let header_version = req.header("mcp-protocol-version").map(str::trim);
     let origin = req.origin();
-    let cx =
-        |version| Context { version, origin: &origin, now_ms: req.now_ms, caller: ep.caller, state_key: ep.state_key };
+    let cx = |version| Context {
+        version,
+        origin: &origin,
+        now_ms: req.now_ms,
+        caller: ep.caller,
+        state_key: ep.state_key,
+        upstream: ep.upstream,
+    };
 
     match parsed {
         Value::Array(items) => match check_session(req, Version::V2025_03_26, ep) {
             Err(f) => Reply::json(f.status, &f.error.to_response(None)),
-            Ok(()) => batch(items, header_version, stream, &cx),
+            Ok(()) => batch(items, header_version, stream, &cx).await,
         },
         single => {
             let msg = match parse_message(&single) {
@@ -205,10 +213,13 @@ fn post_checked(req: &RequestInfo, ep: &Endpoint) -> Reply {
             };
             match msg {
                 Message::Request { id, method, params } => {
-                    let outcome = resolve_version(header_version, &method, &params)
+                    let checked = resolve_version(header_version, &method, &params)
                         .and_then(|v| check_headers(req, v, &method, &params).map(|()| v))
-                        .and_then(|v| check_session(req, v, ep).map(|()| v))
-                        .and_then(|v| server::handle(&method, &params, &cx(v)));
+                        .and_then(|v| check_session(req, v, ep).map(|()| v));
+                    let outcome = match checked {
+                        Ok(v) => server::handle(&method, &params, &cx(v)).await,
+                        Err(f) => Err(f),
+                    };
                     let issue_session = method == "initialize" && outcome.is_ok();
                     let missing_scope = outcome.as_ref().err().and_then(|f| f.missing_scope);
                     let mut reply = respond(&id, outcome, stream);
@@ -394,7 +405,12 @@ fn event_stream<'a>(messages: impl Iterator<Item = &'a Value>) -> Reply {
 pub const MAX_BATCH: usize = 32;
 
 /// A 2025-03-26 JSON-RPC batch.
-fn batch<'a>(items: Vec<Value>, header: Option<&str>, stream: Stream, cx: &dyn Fn(Version) -> Context<'a>) -> Reply {
+async fn batch<'a>(
+    items: Vec<Value>,
+    header: Option<&str>,
+    stream: Stream,
+    cx: &dyn Fn(Version) -> Context<'a>,
+) -> Reply {
     let version = match header.map(|h| (h, Version::parse(h))) {
         None => Version::V2025_03_26,
         Some((_, Some(v))) => v,
@@ -423,7 +439,7 @@ fn batch<'a>(items: Vec<Value>, header: Option<&str>, stream: Stream, cx: &dyn F
             Err(inv) => responses.push(inv.error.to_response(inv.id.as_ref())),
             Ok(Message::Request { id, method, .. }) if method == "initialize" => responses
                 .push(RpcError::new(INVALID_REQUEST, "initialize must not be part of a batch").to_response(Some(&id))),
-            Ok(Message::Request { id, method, params }) => match server::handle(&method, &params, &cx(version)) {
+            Ok(Message::Request { id, method, params }) => match server::handle(&method, &params, &cx(version)).await {
                 Ok(h) => {
                     notifications.extend(h.notifications);
                     responses.push(result_response(&id, h.result));
@@ -448,6 +464,11 @@ mod tests {
     use super::*;
     use url::Url;
 
+    /// The transport, driven to completion (no tool here waits on I/O).
+    fn post(req: &RequestInfo, ep: &Endpoint) -> Reply {
+        crate::store::block_on(super::post(req, ep))
+    }
+
     const JSON_SSE: &str = "application/json, text/event-stream";
 
     fn req(path: &str, headers: &[(&str, &str)], body: &str) -> RequestInfo {
@@ -462,7 +483,14 @@ mod tests {
     }
 
     fn with_sessions(key: &Key) -> Endpoint<'_> {
-        Endpoint { allowed_origins: &[], caller: None, state_key: None, session_key: Some(key), local_only: false }
+        Endpoint {
+            allowed_origins: &[],
+            caller: None,
+            state_key: None,
+            session_key: Some(key),
+            local_only: false,
+            upstream: None,
+        }
     }
 
     fn post_with(headers: &[(&str, &str)], body: &str) -> Reply {
@@ -475,6 +503,7 @@ mod tests {
                 state_key: None,
                 session_key: None,
                 local_only: false,
+                upstream: None,
             },
         )
     }
@@ -518,7 +547,14 @@ mod tests {
         assert_eq!(
             post(
                 &r,
-                &Endpoint { allowed_origins: &[], caller: None, state_key: None, session_key: None, local_only: false }
+                &Endpoint {
+                    allowed_origins: &[],
+                    caller: None,
+                    state_key: None,
+                    session_key: None,
+                    local_only: false,
+                    upstream: None
+                }
             )
             .status,
             413
@@ -730,7 +766,14 @@ mod tests {
 
     #[test]
     fn local_only_refuses_other_host_names() {
-        let ep = Endpoint { allowed_origins: &[], caller: None, state_key: None, session_key: None, local_only: true };
+        let ep = Endpoint {
+            allowed_origins: &[],
+            caller: None,
+            state_key: None,
+            session_key: None,
+            local_only: true,
+            upstream: None,
+        };
         let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
         assert_eq!(post(&req("/mcp", &[], ping), &ep).status, 200);
         let mut rebound = req("/mcp", &[], ping);
@@ -741,8 +784,14 @@ mod tests {
     #[test]
     fn preflight_for_allowed_origins_only() {
         let allowed = vec!["https://allowed.example".to_string()];
-        let ep =
-            Endpoint { allowed_origins: &allowed, caller: None, state_key: None, session_key: None, local_only: false };
+        let ep = Endpoint {
+            allowed_origins: &allowed,
+            caller: None,
+            state_key: None,
+            session_key: None,
+            local_only: false,
+            upstream: None,
+        };
         let mut r = req("/mcp", &[("origin", "https://allowed.example")], "");
         r.method = "OPTIONS".into();
         let ok = preflight(&r, &ep, "POST, OPTIONS");
