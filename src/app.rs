@@ -6,6 +6,7 @@ use serde_json::json;
 
 use crate::auth::{self, AuthKeys};
 use crate::config::Config;
+use crate::discord_tools::DiscordUpstream;
 use crate::error::AppError;
 use crate::http::{Reply, RequestInfo};
 use crate::keys::{self, Key};
@@ -14,6 +15,7 @@ use crate::mcp::transport::{self, Endpoint};
 use crate::pages;
 use crate::platform::Platform;
 use crate::routes::{is_mcp_path, resolve, Route};
+use crate::tokens;
 
 pub async fn handle<P: Platform>(req: &RequestInfo, cfg: &Config, platform: &P) -> Reply {
     let mcp_message = is_mcp_path(req.url.path()) && matches!(req.method.as_str(), "POST" | "OPTIONS");
@@ -37,7 +39,7 @@ async fn dispatch<P: Platform>(route: Route, req: &RequestInfo, cfg: &Config, pl
     Ok(match route {
         Route::Landing => Reply::html(200, pages::landing(&req.origin(), cfg)),
         Route::Health => health(cfg),
-        Route::Mcp => mcp(req, cfg).await?,
+        Route::Mcp => mcp(req, cfg, platform).await?,
         Route::Options { allow } if is_mcp_path(req.url.path()) => {
             transport::preflight(req, &endpoint(cfg, None, &McpKeys::new(cfg)), allow)
         }
@@ -47,7 +49,7 @@ async fn dispatch<P: Platform>(route: Route, req: &RequestInfo, cfg: &Config, pl
         Route::Register => auth::register(req, cfg, &AuthKeys::new(&cfg.secrets()?)),
         Route::Authorize => {
             let secrets = cfg.secrets()?;
-            auth::authorize(req, cfg, &secrets, &AuthKeys::new(&secrets))
+            auth::authorize(req, cfg, &secrets, &AuthKeys::new(&secrets), platform).await
         }
         Route::Decide => {
             let secrets = cfg.secrets()?;
@@ -57,7 +59,15 @@ async fn dispatch<P: Platform>(route: Route, req: &RequestInfo, cfg: &Config, pl
             let secrets = cfg.secrets()?;
             auth::callback(req, cfg, &secrets, &AuthKeys::new(&secrets), platform).await
         }
-        Route::Token => auth::token(req, cfg, &AuthKeys::new(&cfg.secrets()?), platform).await,
+        Route::Token => {
+            let secrets = cfg.secrets()?;
+            tokens::token(req, cfg, &secrets, &AuthKeys::new(&secrets), platform).await
+        }
+        Route::Revoke => {
+            let secrets = cfg.secrets()?;
+            tokens::revoke(req, cfg, &secrets, &AuthKeys::new(&secrets), platform).await
+        }
+        Route::Introspect => tokens::introspect(req, cfg, &AuthKeys::new(&cfg.secrets()?), platform).await,
     })
 }
 
@@ -69,7 +79,7 @@ struct McpKeys {
 
 impl McpKeys {
     fn new(cfg: &Config) -> McpKeys {
-        let k = |p| cfg.secret_key().map(|s| Key::derive(s.expose(), p));
+        let k = |p| cfg.key(p);
         McpKeys { state: k(keys::REQUEST_STATE), session: k(keys::SESSION) }
     }
 }
@@ -87,12 +97,13 @@ fn endpoint<'a>(cfg: &'a Config, caller: Option<&'a Caller>, keys: &'a McpKeys) 
 
 /// `POST /mcp`: bearer authentication, then the MCP transport. The conformance build, whose
 /// suite cannot log in, serves without it.
-async fn mcp(req: &RequestInfo, cfg: &Config) -> Result<Reply, AppError> {
+async fn mcp<P: Platform>(req: &RequestInfo, cfg: &Config, platform: &P) -> Result<Reply, AppError> {
     let keys = McpKeys::new(cfg);
     if cfg!(feature = "conformance") {
         return Ok(transport::post(req, &endpoint(cfg, None, &keys)).await);
     }
-    let auth_keys = AuthKeys::new(&cfg.secrets()?);
+    let secrets = cfg.secrets()?;
+    let auth_keys = AuthKeys::new(&secrets);
     // Origin and rebinding checks come first, so a refused page learns nothing more.
     if let Err(reply) = transport::check_origin(req, &cfg.allowed_origins, cfg.local_only) {
         return Ok(reply);
@@ -101,7 +112,9 @@ async fn mcp(req: &RequestInfo, cfg: &Config) -> Result<Reply, AppError> {
         Ok(c) => c,
         Err(reply) => return Ok(transport::with_cors(reply, req.header("origin"), req)),
     };
-    Ok(transport::post(req, &endpoint(cfg, Some(&caller), &keys)).await)
+    let upstream = DiscordUpstream { cfg, secrets, keys: &auth_keys, platform };
+    let ep = Endpoint { upstream: Some(&upstream), ..endpoint(cfg, Some(&caller), &keys) };
+    Ok(transport::post(req, &ep).await)
 }
 
 /// Liveness plus configuration state. Always `200` while the Worker runs, so a platform health

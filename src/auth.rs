@@ -1,32 +1,29 @@
 //! HTTP adapters of the authorization server: discovery, registration, authorize and
-//! consent, the Discord callback, the token endpoint, and bearer authentication of the MCP
-//! endpoint. Thin over the pure rules in [`crate::oauth`]; storage and Discord go through
-//! [`Platform`]. A login writes KV twice (code marker, refresh token) and reads it once.
+//! consent (with clients resolved from registration, configuration or a metadata document),
+//! the Discord callback and its access policy, and bearer authentication of the MCP endpoint.
+//! Thin over the pure rules in [`crate::oauth`]; storage and Discord go through [`Platform`].
+//! The token endpoints are in [`crate::tokens`].
 
 use serde_json::json;
 
 use crate::config::{Config, Secrets};
-use crate::discord::{self, DiscordError};
+use crate::discord::{self, DiscordError, StoredTokens};
 use crate::error::AppError;
 use crate::http::{Body, Reply, RequestInfo};
 use crate::keys::{self, Key};
 use crate::mcp::tool::Caller;
-use crate::oauth::access_token::{self, AccessClaims};
+use crate::oauth::access_token;
 use crate::oauth::authorize::{self, AuthorizeError, Pending, SCOPES};
 use crate::oauth::client::{self, AuthMethod};
 use crate::oauth::cookie;
 use crate::oauth::error::{error_redirect, OAuthError};
 use crate::oauth::form::Form;
-use crate::oauth::grant::{self, ClientKeys, Code, Profile, RefreshRecord};
+use crate::oauth::grant::{self, Code, Profile};
 use crate::oauth::metadata::{self, Challenge, ServerFeatures};
 use crate::pages;
 use crate::platform::Platform;
 use crate::store::Store;
 
-/// Access tokens live this long unless `ACCESS_TOKEN_TTL` says otherwise.
-pub const ACCESS_TTL_SECONDS: i64 = 3600;
-/// Refresh tokens live this long.
-pub const REFRESH_TTL_SECONDS: i64 = 30 * 24 * 3600;
 /// A grant (a login) ends this long after it began, however often it is refreshed; then the
 /// person logs in again, and their Discord profile is read afresh.
 pub const MAX_GRANT_SECONDS: i64 = 90 * 24 * 3600;
@@ -45,11 +42,13 @@ pub struct AuthKeys {
     pub consent: Key,
     pub code: Key,
     pub access: Key,
+    pub refresh: Key,
+    pub discord: Key,
 }
 
 impl AuthKeys {
     pub fn new(secrets: &Secrets) -> AuthKeys {
-        let k = |p| Key::derive(secrets.secret_key.expose(), p);
+        let k = |p| secrets.key(p);
         AuthKeys {
             client_id: k(keys::CLIENT_ID),
             client_secret: k(keys::CLIENT_SECRET),
@@ -57,11 +56,9 @@ impl AuthKeys {
             consent: k(keys::CONSENT),
             code: k(keys::AUTH_CODE),
             access: k(keys::ACCESS_TOKEN),
+            refresh: k(keys::REFRESH_TOKEN),
+            discord: k(keys::DISCORD_TOKENS),
         }
-    }
-
-    fn clients(&self) -> ClientKeys<'_> {
-        ClientKeys { id: &self.client_id, secret: &self.client_secret }
     }
 }
 
@@ -83,9 +80,9 @@ fn metadata_url(origin: &str) -> String {
 fn features(cfg: &Config) -> ServerFeatures<'static> {
     ServerFeatures {
         registration: !cfg.registration_disabled,
-        revocation: false,
-        introspection: false,
-        client_id_metadata_documents: false,
+        revocation: true,
+        introspection: true,
+        client_id_metadata_documents: true,
         scopes: SCOPES,
     }
 }
@@ -192,6 +189,10 @@ fn to_discord(cfg: &Config, secrets: &Secrets, keys: &AuthKeys, p: &Pending, ori
     if p.scopes().any(|s| s == "email") {
         scopes.push("email");
     }
+    // The tool needs it, or the access policy checks server membership at login.
+    if p.scopes().any(|s| s == "guilds") || !cfg.allowed_guilds.is_empty() {
+        scopes.push("guilds");
+    }
     let url = discord::authorize_url(
         &cfg.discord,
         secrets.discord_client_id,
@@ -203,8 +204,100 @@ fn to_discord(cfg: &Config, secrets: &Secrets, keys: &AuthKeys, p: &Pending, ori
         .append_header("set-cookie", cookie::set_cookie("pending", &sealed, authorize::PENDING_TTL_SECONDS))
 }
 
+/// How long a fetched Client ID Metadata Document is cached when it does not say.
+const METADATA_CACHE_SECONDS: u64 = 3600;
+/// A metadata document host gets this long to answer.
+const METADATA_TIMEOUT_MS: u32 = 3000;
+
+/// Resolves the client of an authorization request: configured, registered, or described by
+/// its Client ID Metadata Document (fetched, or read from the KV cache). `Err` is a page.
+async fn resolve_client<P: Platform>(
+    cfg: &Config,
+    keys: &AuthKeys,
+    platform: &P,
+    id: &str,
+) -> Result<client::Client, (&'static str, String)> {
+    let ck = grant::ClientKeys {
+        id: &keys.client_id,
+        secret: &keys.client_secret,
+        configured: &cfg.clients,
+        allow_loopback_http: cfg.local_only,
+    };
+    let unknown = || {
+        let hint = if id.starts_with("http://") || id.starts_with("https://") {
+            "Its client_id looks like a metadata document URL, but this server only fetches https URLs with a path (no fragment, credentials or dot segments)."
+        } else {
+            "This application is not registered with this server. Ask it to register again."
+        };
+        ("Unknown application", hint.to_string())
+    };
+    match ck.lookup(id) {
+        Some(c) if c.kind == client::Kind::MetadataDocument => {
+            let url = client::metadata_url(id, cfg.local_only).ok_or_else(unknown)?;
+            metadata_document(platform, &url).await.map_err(|why| {
+                ("Application could not be verified", format!("The application's metadata document at {id} {why}."))
+            })
+        }
+        Some(c) => Ok(c),
+        None => Err(unknown()),
+    }
+}
+
+/// Fetches (or reads from cache) and validates a Client ID Metadata Document. The reason of a
+/// failure completes the sentence "The application's metadata document at <url> …".
+async fn metadata_document<P: Platform>(platform: &P, url: &url::Url) -> Result<client::Client, String> {
+    let cache_key = format!("cimd:{}", grant::token_hash(url.as_str()));
+    if let Some(kv) = platform.kv() {
+        if let Ok(Some(doc)) = kv.get(&cache_key).await {
+            if let Ok(c) = client::from_metadata_document(url.as_str(), doc.as_bytes()) {
+                return Ok(c);
+            }
+        }
+    }
+    let request = crate::platform::Outbound {
+        method: "GET",
+        url: url.to_string(),
+        headers: vec![("accept", "application/json".into())],
+        body: None,
+        timeout_ms: METADATA_TIMEOUT_MS,
+    };
+    let response = match platform.fetch(request).await {
+        Ok(r) => r,
+        Err(crate::platform::FetchError::Timeout) => {
+            return Err(format!("did not answer within {} seconds", METADATA_TIMEOUT_MS / 1000))
+        }
+        Err(_) => return Err("could not be fetched".into()),
+    };
+    match response.status {
+        200 => {}
+        300..=399 => return Err("answered with a redirect, which is not followed".into()),
+        s => return Err(format!("answered HTTP {s}")),
+    }
+    let media = response.header("content-type").and_then(|c| c.split(';').next()).map(str::trim).unwrap_or("");
+    if !(media.eq_ignore_ascii_case("application/json") || media.to_ascii_lowercase().ends_with("+json")) {
+        return Err("is not served as application/json".into());
+    }
+    let client = client::from_metadata_document(url.as_str(), &response.body)?;
+    let ttl = response
+        .header("cache-control")
+        .and_then(|c| c.split(',').find_map(|d| d.trim().strip_prefix("max-age=").and_then(|v| v.parse::<u64>().ok())))
+        .unwrap_or(METADATA_CACHE_SECONDS)
+        .clamp(300, 86_400);
+    if let (Some(kv), Ok(text)) = (platform.kv(), std::str::from_utf8(&response.body)) {
+        // A cache: failing to write it costs a fetch next time, nothing else.
+        let _ = kv.put(&cache_key, text, Some(ttl)).await;
+    }
+    Ok(client)
+}
+
 /// `GET /authorize`.
-pub fn authorize(req: &RequestInfo, cfg: &Config, secrets: &Secrets, keys: &AuthKeys) -> Reply {
+pub async fn authorize<P: Platform>(
+    req: &RequestInfo,
+    cfg: &Config,
+    secrets: &Secrets<'_>,
+    keys: &AuthKeys,
+    platform: &P,
+) -> Reply {
     let origin = req.origin();
     let now = now_s(req);
     let query = match Form::parse(req.url.query().unwrap_or("").as_bytes()) {
@@ -216,7 +309,16 @@ pub fn authorize(req: &RequestInfo, cfg: &Config, secrets: &Secrets, keys: &Auth
     let Some(nonce) = keys::random_token::<16>() else {
         return AppError::Internal.into_reply(true);
     };
-    let (pending, client, _client_id) = match authorize::validate(&query, &keys.client_id, &origin, now, nonce) {
+    let client_id = match authorize::requested_client(&query) {
+        Ok(id) => id,
+        Err(AuthorizeError::Page { title, message }) => return person_error(title, &message),
+        Err(_) => return AppError::Internal.into_reply(true),
+    };
+    let client = match resolve_client(cfg, keys, platform, client_id).await {
+        Ok(c) => c,
+        Err((title, message)) => return person_error(title, &message),
+    };
+    let pending = match authorize::validate(&query, client_id, &client, &origin, now, nonce) {
         Ok(v) => v,
         Err(AuthorizeError::Page { title, message }) => return person_error(title, &message),
         Err(AuthorizeError::Redirect { redirect_uri, error, description, state }) => {
@@ -233,7 +335,18 @@ pub fn authorize(req: &RequestInfo, cfg: &Config, secrets: &Secrets, keys: &Auth
         return AppError::Internal.into_reply(true);
     };
     let scopes: Vec<&str> = pending.scopes().collect();
-    let page = pages::consent(client.name.as_deref(), &pending.redirect_uri, &scopes, &sealed, &csrf);
+    // A metadata document's name is its author's claim; the host it is served from is not.
+    let shown = match (&client.kind, client.name.as_deref()) {
+        (client::Kind::MetadataDocument, name) => {
+            let host = url::Url::parse(client_id).ok().and_then(|u| u.host_str().map(String::from)).unwrap_or_default();
+            Some(match name {
+                Some(n) => format!("{n} ({host})"),
+                None => host,
+            })
+        }
+        (_, name) => name.map(String::from),
+    };
+    let page = pages::consent(shown.as_deref(), &pending.redirect_uri, &scopes, &sealed, &csrf);
     let csrf_cookie = cookie::seal(&keys.consent, &pending.client, now + authorize::PENDING_TTL_SECONDS, &csrf);
     Reply::html_posting_to(200, page, &form_targets(cfg, &pending.redirect_uri))
         .append_header("set-cookie", cookie::set_cookie("csrf", &csrf_cookie, authorize::PENDING_TTL_SECONDS))
@@ -330,23 +443,39 @@ pub async fn callback<P: Platform>(
         Ok(r) => discord::parse_tokens(&r),
         Err(e) => Err(e.into()),
     };
-    let user = match tokens {
-        Ok(t) => match platform.fetch(discord::user_request(&cfg.discord, &t.access_token)).await {
-            Ok(r) => discord::parse_user(&r),
-            Err(e) => Err(e.into()),
-        },
-        Err(e) => Err(e),
+    let tokens = match tokens {
+        Ok(t) => t,
+        Err(e) => return discord_failure(&pending, &origin, &e),
+    };
+    let user = match platform.fetch(discord::user_request(&cfg.discord, &tokens.access_token)).await {
+        Ok(r) => discord::parse_user(&r),
+        Err(e) => Err(e.into()),
     };
     let user = match user {
         Ok(u) => u,
         Err(e) => return discord_failure(&pending, &origin, &e),
     };
+    if cfg.has_policy() {
+        match allowed(cfg, platform, &user, &tokens.access_token).await {
+            Ok(true) => {}
+            Ok(false) => {
+                // Nothing is stored for a refused person, and Discord's authorization ends.
+                let stored = StoredTokens::from_exchange(&tokens, now);
+                let _ = platform.fetch(discord::revoke_request(&cfg.discord, secrets, &stored)).await;
+                return access_refused(&pending, &origin, &user);
+            }
+            Err(e) => return discord_failure(&pending, &origin, &e),
+        }
+    }
     let granted: Vec<&str> = pending.scopes().collect();
     let profile = Profile::from_discord(&user, &granted);
     let (Some(jti), Ok(mut to)) = (keys::random_token::<16>(), url::Url::parse(&pending.redirect_uri)) else {
         return AppError::Internal.into_reply(true);
     };
-    let Some(sealed) = Code::new(&pending, profile, now, jti).seal(&keys.code) else {
+    let mut code = Code::new(&pending, profile, now, jti);
+    code.client_name = pending.client_name.clone();
+    code.discord = StoredTokens::from_exchange(&tokens, now).seal(&keys.discord, &code.jti);
+    let Some(sealed) = code.seal(&keys.code) else {
         return AppError::Internal.into_reply(true);
     };
     {
@@ -360,164 +489,49 @@ pub async fn callback<P: Platform>(
     Reply::redirect(to.as_str()).append_header("set-cookie", cookie::set_cookie("pending", "", 0))
 }
 
-fn token_reply(claims: AccessClaims, keys: &AuthKeys, now: i64, ttl: i64, refresh: Option<&str>) -> Reply {
-    let scope = claims.scope.clone();
-    let Some(access) = access_token::issue(&keys.access, claims, now, ttl) else {
-        return OAuthError::new("server_error", "could not sign the access token").into_reply();
-    };
-    let mut body = json!({ "access_token": access, "token_type": "Bearer", "expires_in": ttl, "scope": scope });
-    if let Some(r) = refresh {
-        body["refresh_token"] = json!(r);
+/// The access policy: a listed user, or a member of a listed server. Discord is asked for the
+/// person's servers only when a server list is set and the user list did not already decide.
+async fn allowed<P: Platform>(
+    cfg: &Config,
+    platform: &P,
+    user: &discord::DiscordUser,
+    access_token: &str,
+) -> Result<bool, DiscordError> {
+    if cfg.allowed_users.contains(&user.id) {
+        return Ok(true);
     }
-    Reply::json(200, &body).with_header("pragma", "no-cache").with_header("access-control-allow-origin", "*")
-}
-
-fn kv_error() -> Reply {
-    OAuthError::new("temporarily_unavailable", "storage is unavailable; try again").into_reply()
-}
-
-/// `POST /token`.
-pub async fn token<P: Platform>(req: &RequestInfo, cfg: &Config, keys: &AuthKeys, platform: &P) -> Reply {
-    let origin = req.origin();
-    let now = now_s(req);
-    if !req.header("content-type").is_some_and(|c| {
-        c.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
-    }) {
-        return OAuthError::invalid_request("the token request must be application/x-www-form-urlencoded").into_reply();
+    if cfg.allowed_guilds.is_empty() {
+        return Ok(false);
     }
-    let form = match Form::parse(body(req)) {
-        Ok(f) => f,
-        Err(_) => return OAuthError::invalid_request("a parameter appears more than once").into_reply(),
+    let guilds = match platform.fetch(discord::guilds_request(&cfg.discord, access_token)).await {
+        Ok(r) => discord::parse_guilds(&r)?,
+        Err(e) => return Err(e.into()),
     };
-    let (client_id, client) = match grant::authenticate(&form, req.header("authorization"), &keys.clients()) {
-        Ok(c) => c,
-        Err(e) => return e.into_reply(),
-    };
-    let Some(kv) = platform.kv() else { return kv_error() };
-    let ttl = cfg.access_token_ttl;
-    match form.get("grant_type") {
-        Some("authorization_code") => {
-            let code = match grant::redeem(&keys.code, &form, &client_id, now) {
-                Ok(c) => c,
-                Err(e) => return e.into_reply(),
-            };
-            let marker = format!("code:{}", code.jti);
-            match kv.get(&marker).await {
-                Ok(None) => {}
-                Ok(Some(_)) => {
-                    // RFC 6749 §10.5: a replayed code revokes what it produced.
-                    let _ =
-                        kv.put(&format!("revoked:{}", code.jti), "code replay", Some(REFRESH_TTL_SECONDS as u64)).await;
-                    return OAuthError::new(
-                        "invalid_grant",
-                        "this authorization code was already used; the tokens it produced are revoked",
-                    )
-                    .into_reply();
-                }
-                Err(_) => return kv_error(),
-            }
-            if kv.put(&marker, "used", Some(2 * grant::CODE_TTL_SECONDS as u64)).await.is_err() {
-                return kv_error();
-            }
-            let refresh = if client.refresh { issue_refresh(kv, &code.jti, &code, now).await } else { Ok(None) };
-            let Ok(refresh) = refresh else { return kv_error() };
-            let claims = claims_for(&origin, &client_id, &code.scope, &code.resource, &code.user, &code.jti);
-            token_reply(claims, keys, now, ttl, refresh.as_deref())
-        }
-        Some("refresh_token") if client.refresh => {
-            let Some(presented) = form.get("refresh_token") else {
-                return OAuthError::invalid_request("refresh_token is required").into_reply();
-            };
-            let key = format!("rt:{}", grant::token_hash(presented));
-            let record: RefreshRecord = match kv.get(&key).await {
-                Ok(Some(v)) => match serde_json::from_str(&v) {
-                    Ok(r) => r,
-                    Err(_) => return OAuthError::new("invalid_grant", "the refresh token is not valid").into_reply(),
-                },
-                Ok(None) => {
-                    return OAuthError::new(
-                        "invalid_grant",
-                        "the refresh token is not valid (expired, used or revoked); log in again",
-                    )
-                    .into_reply()
-                }
-                Err(_) => return kv_error(),
-            };
-            if record.client != authorize::client_hash(&client_id) {
-                return OAuthError::new("invalid_grant", "the refresh token was issued to another client").into_reply();
-            }
-            if record.expires < now || matches!(kv.get(&format!("revoked:{}", record.grant)).await, Ok(Some(_))) {
-                return OAuthError::new("invalid_grant", "the grant behind this refresh token has ended; log in again")
-                    .into_reply();
-            }
-            let scope = match form.get("scope") {
-                None => record.scope.clone(),
-                Some(s) => {
-                    let granted: Vec<&str> = record.scope.split(' ').collect();
-                    if s.split(' ').any(|w| !w.is_empty() && !granted.contains(&w)) {
-                        return OAuthError::new("invalid_scope", "a refresh may narrow the scope, never widen it")
-                            .into_reply();
-                    }
-                    s.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
-                }
-            };
-            if form.get("resource").is_some_and(|r| {
-                authorize::canonical_resource(&origin, Some(r)).as_deref() != Some(record.resource.as_str())
-            }) {
-                return OAuthError::new("invalid_target", "resource differs from the one granted").into_reply();
-            }
-            // Rotation: the presented token ends, one successor is issued.
-            if kv.delete(&key).await.is_err() {
-                return kv_error();
-            }
-            let expires = (now + REFRESH_TTL_SECONDS).min(record.grant_expires);
-            let next = RefreshRecord { scope: scope.clone(), expires, ..record.clone() };
-            let Ok(refresh) = put_refresh(kv, &next).await else { return kv_error() };
-            let Some(jti) = keys::random_token::<16>() else { return kv_error() };
-            let claims = claims_for(&origin, &client_id, &scope, &record.resource, &record.user, &jti);
-            token_reply(claims, keys, now, ttl, Some(&refresh))
-        }
-        Some("refresh_token") => {
-            OAuthError::new("unauthorized_client", "this client did not register the refresh_token grant").into_reply()
-        }
-        Some(_) => OAuthError::new("unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
-            .into_reply(),
-        None => OAuthError::invalid_request("grant_type is required").into_reply(),
-    }
+    Ok(guilds.iter().any(|g| cfg.allowed_guilds.contains(&g.id)))
 }
 
-fn claims_for(origin: &str, client_id: &str, scope: &str, resource: &str, user: &Profile, jti: &str) -> AccessClaims {
-    AccessClaims {
-        iss: origin.to_string(),
-        aud: resource.to_string(),
-        sub: user.id.clone(),
-        client_id: client_id.to_string(),
-        scope: scope.to_string(),
-        jti: jti.to_string(),
-        discord: user.clone(),
-    }
-}
-
-async fn issue_refresh<S: Store>(kv: &S, grant_id: &str, code: &Code, now: i64) -> Result<Option<String>, ()> {
-    let record = RefreshRecord {
-        grant: grant_id.to_string(),
-        grant_expires: now + MAX_GRANT_SECONDS,
-        client: code.client.clone(),
-        scope: code.scope.clone(),
-        resource: code.resource.clone(),
-        user: code.user.clone(),
-        expires: now + REFRESH_TTL_SECONDS,
-    };
-    put_refresh(kv, &record).await.map(Some)
-}
-
-async fn put_refresh<S: Store>(kv: &S, record: &RefreshRecord) -> Result<String, ()> {
-    let token = keys::random_token::<32>().ok_or(())?;
-    let value = serde_json::to_string(record).map_err(|_| ())?;
-    kv.put(&format!("rt:{}", grant::token_hash(&token)), &value, Some(REFRESH_TTL_SECONDS as u64))
-        .await
-        .map_err(|_| ())?;
-    Ok(token)
+/// The page for a person the access policy refuses; the way back tells the client
+/// `access_denied`.
+fn access_refused(p: &Pending, origin: &str, user: &discord::DiscordUser) -> Reply {
+    let back = url::Url::parse(&p.redirect_uri)
+        .map(|u| {
+            error_redirect(
+                &u,
+                "access_denied",
+                "This Discord account is not allowed to use this server",
+                p.state.as_deref(),
+                origin,
+            )
+        })
+        .unwrap_or_default();
+    let who = user.global_name.as_deref().unwrap_or(&user.username);
+    let message = format!(
+        "You are logged in to Discord as {who}, but this server admits only the Discord accounts, or members of the Discord servers, that its operator listed. Nothing about you was stored. If you think you should have access, ask the operator to add your Discord user id ({}).",
+        user.id
+    );
+    let details = format!("<p><a href=\"{}\">Return to the application</a></p>", pages::escape(&back));
+    Reply::html_posting_to(403, pages::error_page("Access refused", &message, &details), &[])
+        .append_header("set-cookie", cookie::set_cookie("pending", "", 0))
 }
 
 /// Bearer authentication of the MCP endpoint: the caller, or the `401` that tells the client
@@ -549,7 +563,12 @@ pub fn authenticate(req: &RequestInfo, keys: &AuthKeys) -> Result<Caller, Reply>
     };
     let claims = access_token::verify(&keys.access, token, &origin, &format!("{origin}/mcp"), now_s(req))
         .map_err(|e| challenge(Challenge::InvalidToken(e.describe()), "invalid_token", e.describe()))?;
+    if crate::tokens::revoked_here(&claims.gid, now_s(req)) {
+        let why = "The access token has been revoked";
+        return Err(challenge(Challenge::InvalidToken(why), "invalid_token", why));
+    }
     Ok(Caller {
+        grant: claims.gid.clone(),
         user_id: claims.discord.id.clone(),
         username: claims.discord.username.clone(),
         global_name: claims.discord.global_name.clone(),

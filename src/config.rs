@@ -20,6 +20,8 @@ pub const DEFAULT_DISCORD_BASE_URL: &str = "https://discord.com";
 
 /// Secrets, in the order the landing page lists them.
 pub const SECRET_NAMES: [&str; 3] = ["DISCORD_CLIENT_ID", "DISCORD_CLIENT_SECRET", "SECRET_KEY"];
+/// Optional secrets, which the fix text also sends to `wrangler secret put`.
+const OPTIONAL_SECRETS: [&str; 2] = ["SECRET_KEY_PREVIOUS", "OAUTH_CLIENTS"];
 
 /// A string that never shows up in `Debug` output or logs.
 #[derive(Clone, PartialEq, Eq)]
@@ -41,8 +43,12 @@ impl fmt::Debug for SecretString {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Issue {
     Missing,
-    TooShort { min: usize },
+    TooShort {
+        min: usize,
+    },
     Invalid(&'static str),
+    /// Invalid, with a reason built from the value's structure (never the value itself).
+    Detail(String),
 }
 
 /// One setting that is missing or unusable, named but never quoted.
@@ -61,6 +67,7 @@ impl Problem {
                 format!("{} is shorter than {min} characters", self.name)
             }
             Issue::Invalid(why) => format!("{} is invalid: {why}", self.name),
+            Issue::Detail(why) => format!("{} is invalid: {why}", self.name),
         }
     }
 
@@ -71,7 +78,7 @@ impl Problem {
                 "npx wrangler kv namespace create {KV_BINDING}, then put its id under [[kv_namespaces]] in wrangler.toml"
             );
         }
-        if SECRET_NAMES.contains(&self.name) {
+        if SECRET_NAMES.contains(&self.name) || OPTIONAL_SECRETS.contains(&self.name) {
             return format!("npx wrangler secret put {} (locally: add it to .dev.vars)", self.name);
         }
         format!("set {} under [vars] in wrangler.toml", self.name)
@@ -90,6 +97,19 @@ pub struct Secrets<'a> {
     pub discord_client_id: &'a str,
     pub discord_client_secret: &'a SecretString,
     pub secret_key: &'a SecretString,
+    /// `SECRET_KEY_PREVIOUS`: still accepted for verifying while a rotation is under way.
+    pub secret_key_previous: Option<&'a SecretString>,
+}
+
+impl Secrets<'_> {
+    /// The key for `purpose`, accepting values made under `SECRET_KEY_PREVIOUS` too.
+    pub fn key(&self, purpose: &str) -> crate::keys::Key {
+        crate::keys::Key::derive_rotating(
+            self.secret_key.expose(),
+            self.secret_key_previous.map(SecretString::expose),
+            purpose,
+        )
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -97,6 +117,7 @@ pub struct Config {
     discord_client_id: Option<String>,
     discord_client_secret: Option<SecretString>,
     secret_key: Option<SecretString>,
+    secret_key_previous: Option<SecretString>,
     /// Discord's endpoints, built from `DISCORD_BASE_URL` (or its default when that is unusable,
     /// so pages can still render; the problem is recorded).
     pub discord: DiscordEndpoints,
@@ -110,6 +131,14 @@ pub struct Config {
     pub registration_disabled: bool,
     /// `ACCESS_TOKEN_TTL`: access token lifetime in seconds (60 to 86400; default 3600).
     pub access_token_ttl: i64,
+    /// `REFRESH_TOKEN_TTL`: refresh token lifetime in seconds (3600 to 7776000; default 30 days).
+    pub refresh_token_ttl: i64,
+    /// `ALLOWED_DISCORD_USERS`: Discord user ids that may log in (empty: no user list).
+    pub allowed_users: Vec<String>,
+    /// `ALLOWED_DISCORD_GUILDS`: members of these Discord servers may log in (empty: no list).
+    pub allowed_guilds: Vec<String>,
+    /// `OAUTH_CLIENTS`: clients configured by the operator.
+    pub clients: Vec<(String, crate::oauth::client::Client)>,
     problems: Vec<Problem>,
 }
 
@@ -138,6 +167,15 @@ impl Config {
                 None
             }
             Some(k) => Some(SecretString(k)),
+        };
+
+        let secret_key_previous = match non_empty("SECRET_KEY_PREVIOUS") {
+            Some(k) if k.chars().count() < MIN_SECRET_KEY_LEN => {
+                problems
+                    .push(Problem { name: "SECRET_KEY_PREVIOUS", issue: Issue::TooShort { min: MIN_SECRET_KEY_LEN } });
+                None
+            }
+            k => k.map(SecretString),
         };
 
         let (discord, discord_is_local) = match non_empty("DISCORD_BASE_URL") {
@@ -177,7 +215,42 @@ impl Config {
             }
         };
 
+        let refresh_token_ttl = match non_empty("REFRESH_TOKEN_TTL").map(|v| v.trim().parse::<i64>()) {
+            None => crate::oauth::refresh::DEFAULT_TTL_SECONDS,
+            Some(Ok(n)) if (3600..=7_776_000).contains(&n) => n,
+            Some(_) => {
+                problems.push(Problem {
+                    name: "REFRESH_TOKEN_TTL",
+                    issue: Issue::Invalid("must be a number of seconds from 3600 to 7776000 (90 days)"),
+                });
+                crate::oauth::refresh::DEFAULT_TTL_SECONDS
+            }
+        };
+        let mut id_list = |name: &'static str| -> Vec<String> {
+            let raw = non_empty(name).unwrap_or_default();
+            let ids: Vec<String> = raw.split(',').map(str::trim).filter(|e| !e.is_empty()).map(String::from).collect();
+            if ids.iter().any(|id| !crate::discord::is_snowflake(id)) {
+                problems.push(Problem { name, issue: Issue::Invalid("must be comma-separated Discord ids (digits)") });
+            }
+            ids
+        };
+        let allowed_users = id_list("ALLOWED_DISCORD_USERS");
+        let allowed_guilds = id_list("ALLOWED_DISCORD_GUILDS");
+        let clients = match non_empty("OAUTH_CLIENTS").map(|raw| crate::oauth::client::parse_configured(&raw)) {
+            None => Vec::new(),
+            Some(Ok(list)) => list,
+            Some(Err(why)) => {
+                problems.push(Problem { name: "OAUTH_CLIENTS", issue: Issue::Detail(why) });
+                Vec::new()
+            }
+        };
+
         Config {
+            secret_key_previous,
+            refresh_token_ttl,
+            allowed_users,
+            allowed_guilds,
+            clients,
             local_only,
             registration_disabled,
             access_token_ttl,
@@ -191,9 +264,17 @@ impl Config {
         }
     }
 
-    /// `SECRET_KEY` alone, when it is valid, for features that need no Discord credentials.
-    pub fn secret_key(&self) -> Option<&SecretString> {
-        self.secret_key.as_ref()
+    /// The key for `purpose` from `SECRET_KEY` alone (and `SECRET_KEY_PREVIOUS`), when it is
+    /// valid, for features that need no Discord credentials.
+    pub fn key(&self, purpose: &str) -> Option<crate::keys::Key> {
+        let current = self.secret_key.as_ref()?;
+        let previous = self.secret_key_previous.as_ref().map(SecretString::expose);
+        Some(crate::keys::Key::derive_rotating(current.expose(), previous, purpose))
+    }
+
+    /// Whether a Discord access policy is configured.
+    pub fn has_policy(&self) -> bool {
+        !self.allowed_users.is_empty() || !self.allowed_guilds.is_empty()
     }
 
     /// Every setting that is missing or unusable.
@@ -210,9 +291,12 @@ impl Config {
     /// needs the secrets talks to Discord or KV too.
     pub fn secrets(&self) -> Result<Secrets<'_>, ConfigError> {
         match (&self.discord_client_id, &self.discord_client_secret, &self.secret_key) {
-            (Some(id), Some(secret), Some(key)) if self.problems.is_empty() => {
-                Ok(Secrets { discord_client_id: id, discord_client_secret: secret, secret_key: key })
-            }
+            (Some(id), Some(secret), Some(key)) if self.problems.is_empty() => Ok(Secrets {
+                discord_client_id: id,
+                discord_client_secret: secret,
+                secret_key: key,
+                secret_key_previous: self.secret_key_previous.as_ref(),
+            }),
             _ => Err(ConfigError { problems: self.problems.clone() }),
         }
     }

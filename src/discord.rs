@@ -58,8 +58,8 @@ impl DiscordUser {
     }
 }
 
-/// Discord's answer to a code exchange.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// Discord's answer to a code exchange or a refresh. `Debug` shows no token.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 pub struct DiscordTokens {
     pub access_token: String,
     #[serde(default)]
@@ -68,6 +68,66 @@ pub struct DiscordTokens {
     pub expires_in: Option<u64>,
     #[serde(default)]
     pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for DiscordTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DiscordTokens(***)")
+    }
+}
+
+/// Discord's tokens behind a grant, as kept at rest: sealed with XChaCha20-Poly1305 under the
+/// `discord/tokens` key, bound to the grant id, so a record copied to another grant does not
+/// open. Only the Worker ever sees them in the clear; `Debug` shows nothing.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredTokens {
+    pub access_token: String,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    /// Seconds since the epoch.
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for StoredTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoredTokens(***, expires_at: {})", self.expires_at)
+    }
+}
+
+impl StoredTokens {
+    /// Discord's default lifetime when it does not say (a week).
+    const DEFAULT_LIFETIME: i64 = 604_800;
+
+    pub fn from_exchange(t: &DiscordTokens, now: i64) -> StoredTokens {
+        let lifetime = t.expires_in.map_or(Self::DEFAULT_LIFETIME, |s| s.min(365 * 24 * 3600) as i64);
+        StoredTokens {
+            access_token: t.access_token.clone(),
+            refresh_token: t.refresh_token.clone(),
+            expires_at: now + lifetime,
+        }
+    }
+
+    /// Expired, or about to: refresh before calling Discord.
+    pub fn stale(&self, now: i64) -> bool {
+        now + 60 >= self.expires_at
+    }
+
+    pub fn seal(&self, key: &crate::keys::Key, grant: &str) -> Option<String> {
+        key.seal_bound(&serde_json::to_vec(self).ok()?, grant.as_bytes())
+    }
+
+    pub fn open(key: &crate::keys::Key, sealed: &str, grant: &str) -> Option<StoredTokens> {
+        serde_json::from_slice(&key.open_bound(sealed, grant.as_bytes())?).ok()
+    }
+}
+
+/// One of the person's Discord servers, as the `discord_guilds` tool reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Guild {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub owner: bool,
 }
 
 /// What went wrong at Discord, in the terms the person and the client are told.
@@ -153,25 +213,84 @@ pub fn token_request(e: &DiscordEndpoints, secrets: &Secrets, code: &str, redire
         .append_pair("code", code)
         .append_pair("redirect_uri", redirect_uri)
         .finish();
+    form_post(&e.token, secrets, body)
+}
+
+fn form_post(url: &str, secrets: &Secrets, body: String) -> Outbound {
     Outbound {
         method: "POST",
-        url: e.token.clone(),
+        url: url.to_string(),
         headers: vec![
             ("authorization", basic(secrets)),
             ("content-type", "application/x-www-form-urlencoded".into()),
             ("accept", "application/json".into()),
         ],
         body: Some(body),
+        timeout_ms: crate::platform::FETCH_TIMEOUT_MS,
+    }
+}
+
+/// A new Discord access token from its refresh token.
+pub fn refresh_request(e: &DiscordEndpoints, secrets: &Secrets, refresh_token: &str) -> Outbound {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "refresh_token")
+        .append_pair("refresh_token", refresh_token)
+        .finish();
+    form_post(&e.token, secrets, body)
+}
+
+/// Revokes a token, which ends the person's whole authorization of the Discord application.
+pub fn revoke_request(e: &DiscordEndpoints, secrets: &Secrets, token: &StoredTokens) -> Outbound {
+    let (value, hint) = match &token.refresh_token {
+        Some(r) => (r.as_str(), "refresh_token"),
+        None => (token.access_token.as_str(), "access_token"),
+    };
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("token", value)
+        .append_pair("token_type_hint", hint)
+        .finish();
+    form_post(&e.revoke, secrets, body)
+}
+
+fn bearer_get(url: &str, access_token: &str) -> Outbound {
+    Outbound {
+        method: "GET",
+        url: url.to_string(),
+        headers: vec![("authorization", format!("Bearer {access_token}")), ("accept", "application/json".into())],
+        body: None,
+        timeout_ms: crate::platform::FETCH_TIMEOUT_MS,
     }
 }
 
 pub fn user_request(e: &DiscordEndpoints, access_token: &str) -> Outbound {
-    Outbound {
-        method: "GET",
-        url: e.me.clone(),
-        headers: vec![("authorization", format!("Bearer {access_token}")), ("accept", "application/json".into())],
-        body: None,
+    bearer_get(&e.me, access_token)
+}
+
+pub fn guilds_request(e: &DiscordEndpoints, access_token: &str) -> Outbound {
+    bearer_get(&e.guilds, access_token)
+}
+
+/// The person's servers. Entries without an id or a name are skipped, not fatal.
+pub fn parse_guilds(r: &Inbound) -> Result<Vec<Guild>, DiscordError> {
+    if r.status != 200 {
+        return Err(classify(r));
     }
+    let list: Vec<serde_json::Value> =
+        serde_json::from_slice(&r.body).map_err(|_| DiscordError::Unexpected(r.status))?;
+    Ok(list
+        .iter()
+        .filter_map(|g| {
+            let id = g.get("id")?.as_str().filter(|id| is_snowflake(id))?;
+            let name = g.get("name")?.as_str()?;
+            let owner = g.get("owner").and_then(serde_json::Value::as_bool).unwrap_or(false);
+            Some(Guild { id: id.to_string(), name: name.chars().take(100).collect(), owner })
+        })
+        .collect())
+}
+
+/// Discord ids are decimal snowflakes.
+pub fn is_snowflake(s: &str) -> bool {
+    (1..=24).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn classify(r: &Inbound) -> DiscordError {
@@ -216,7 +335,7 @@ pub fn parse_user(r: &Inbound) -> Result<DiscordUser, DiscordError> {
     }
     let user: DiscordUser = serde_json::from_slice(&r.body).map_err(|_| DiscordError::Unexpected(r.status))?;
     // A snowflake is decimal digits; anything else is not Discord.
-    if user.id.is_empty() || user.id.len() > 24 || !user.id.bytes().all(|b| b.is_ascii_digit()) {
+    if !is_snowflake(&user.id) {
         return Err(DiscordError::Unexpected(r.status));
     }
     Ok(user)
@@ -287,6 +406,57 @@ mod tests {
         );
         let odd = DiscordUser { avatar: Some("../../x".into()), ..u };
         assert_eq!(odd.avatar_url(), None);
+    }
+
+    #[test]
+    fn guilds_tokens_at_rest_and_revocation() {
+        let list = parse_guilds(&inbound(
+            200,
+            r#"[{"id":"1","name":"One","owner":true},{"id":"x","name":"bad"},{"name":"no id"},{"id":"2","name":"Two"}]"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            list,
+            vec![
+                Guild { id: "1".into(), name: "One".into(), owner: true },
+                Guild { id: "2".into(), name: "Two".into(), owner: false }
+            ]
+        );
+        assert_eq!(parse_guilds(&inbound(200, "{}")), Err(DiscordError::Unexpected(200)));
+        assert!(matches!(parse_guilds(&inbound(429, r#"{"retry_after":3}"#)), Err(DiscordError::RateLimited { .. })));
+
+        let key = crate::keys::Key::derive(&"k".repeat(32), crate::keys::DISCORD_TOKENS);
+        let t = StoredTokens::from_exchange(
+            &DiscordTokens {
+                access_token: "at".into(),
+                refresh_token: Some("rt".into()),
+                expires_in: Some(100),
+                scope: None,
+            },
+            1000,
+        );
+        assert_eq!(t.expires_at, 1100);
+        assert!(!t.stale(1000) && t.stale(1041));
+        let sealed = t.seal(&key, "grant-a").unwrap();
+        assert_eq!(StoredTokens::open(&key, &sealed, "grant-a"), Some(t.clone()));
+        assert_eq!(StoredTokens::open(&key, &sealed, "grant-b"), None, "bound to its grant");
+        assert_eq!(format!("{t:?}"), "StoredTokens(***, expires_at: 1100)");
+
+        let e = DiscordEndpoints::new("https://discord.com");
+        let cfg = Config::load(
+            |n| match n {
+                "DISCORD_CLIENT_ID" => Some("a".into()),
+                "DISCORD_CLIENT_SECRET" => Some("b".into()),
+                "SECRET_KEY" => Some("k".repeat(32)),
+                _ => None,
+            },
+            true,
+        );
+        let r = revoke_request(&e, &cfg.secrets().unwrap(), &t);
+        assert_eq!(r.url, "https://discord.com/api/oauth2/token/revoke");
+        assert_eq!(r.body.as_deref(), Some("token=rt&token_type_hint=refresh_token"));
+        let r = refresh_request(&e, &cfg.secrets().unwrap(), "rt");
+        assert_eq!(r.body.as_deref(), Some("grant_type=refresh_token&refresh_token=rt"));
     }
 
     #[test]

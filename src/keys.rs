@@ -87,6 +87,11 @@ impl Key {
         self.accepted().any(|k| verify_with(k, data, tag))
     }
 
+    /// Like [`Key::verify`] for a tag cut to its first bytes (at least 16: 128 bits).
+    pub fn verify_truncated(&self, data: &[u8], tag: &[u8]) -> bool {
+        tag.len() >= 16 && tag.len() <= 32 && self.accepted().any(|k| ct_eq(&mac(k, data)[..tag.len()], tag))
+    }
+
     /// Encrypts and authenticates `plain` with XChaCha20-Poly1305 under a subkey kept apart
     /// from anything [`Key::sign`] can produce, binding `context` (not stored) so a value
     /// sealed for one record never opens as another. Output: base64url(nonce ‖ ciphertext).

@@ -12,6 +12,7 @@ pub mod config;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod discord;
+pub mod discord_tools;
 pub mod error;
 pub mod guides;
 pub mod http;
@@ -22,6 +23,7 @@ pub mod pages;
 pub mod platform;
 pub mod routes;
 pub mod store;
+pub mod tokens;
 pub mod tools;
 
 #[cfg(target_arch = "wasm32")]

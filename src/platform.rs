@@ -11,6 +11,9 @@ pub struct Outbound {
     pub url: String,
     pub headers: Vec<(&'static str, String)>,
     pub body: Option<String>,
+    /// Milliseconds before the call counts as failed ([`FETCH_TIMEOUT_MS`] for Discord).
+    /// Redirects are never followed: every caller wants the answer of the URL it named.
+    pub timeout_ms: u32,
 }
 
 /// Its response, read up to [`MAX_INBOUND_BYTES`].

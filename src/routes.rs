@@ -19,6 +19,8 @@ pub enum Route {
     Decide,
     DiscordCallback,
     Token,
+    Revoke,
+    Introspect,
     /// `OPTIONS` on a known path: `204` with `Allow`.
     Options {
         allow: &'static str,
@@ -49,6 +51,8 @@ const TABLE: &[Entry] = &[
     // The callback path existing Discord applications are configured with.
     ("/redirect", "GET, HEAD, OPTIONS", &[("GET", Route::DiscordCallback)]),
     ("/token", "POST, OPTIONS", &[("POST", Route::Token)]),
+    ("/revoke", "POST, OPTIONS", &[("POST", Route::Revoke)]),
+    ("/introspect", "POST, OPTIONS", &[("POST", Route::Introspect)]),
 ];
 
 /// Paths that serve the MCP endpoint (their `OPTIONS` is a CORS preflight).

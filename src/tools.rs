@@ -7,7 +7,40 @@ use crate::mcp::tool::{Args, Call, Hints, Output, Tool, ToolError};
 use crate::mcp::version::SUPPORTED;
 
 /// Every tool, in the order `tools/list` returns them.
-pub const TOOLS: &[Tool] = &[ECHO, ADD, GET_TIME, SERVER_INFO, HELLO, WHOAMI];
+pub const TOOLS: &[Tool] = &[ECHO, ADD, GET_TIME, SERVER_INFO, HELLO, WHOAMI, GUILDS];
+
+/// Name of the tool that lists the caller's Discord servers.
+pub const DISCORD_GUILDS: &str = "discord_guilds";
+
+/// Runs through Discord with the grant's stored token (`crate::discord_tools`); the function
+/// here only answers where no Discord connection exists (native tests, the conformance build).
+pub const GUILDS: Tool = Tool {
+    name: DISCORD_GUILDS,
+    title: "My Discord servers",
+    description: "Lists the Discord servers (guilds) of the person this client acts for: id, name, and whether they own it. Read from Discord on their behalf and cached for a few minutes. Needs the `guilds` scope.",
+    input_schema: r#"{ "type": "object", "properties": {}, "additionalProperties": false }"#,
+    output_schema: Some(
+        r#"{
+        "type": "object",
+        "properties": {
+            "guilds": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": { "id": { "type": "string" }, "name": { "type": "string" }, "owner": { "type": "boolean" } },
+                    "required": ["id", "name", "owner"]
+                }
+            },
+            "fetchedAt": { "type": "integer", "description": "When Discord was asked (seconds since the epoch)" },
+            "cached": { "type": "boolean" }
+        },
+        "required": ["guilds", "fetchedAt", "cached"]
+    }"#,
+    ),
+    hints: Hints { read_only: true, destructive: false, idempotent: false, open_world: true },
+    scope: "guilds",
+    run: |_, _| Ok(Output::error("discord_guilds needs this server's Discord connection, which is not available here.")),
+};
 
 pub const ECHO: Tool = Tool {
     name: "echo",

@@ -7,12 +7,13 @@ use std::time::Duration;
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use worker::{
-    event, Context, Date, Delay, Env, Fetch, Headers, KvStore, Method, Request, RequestInit, Response, Result,
+    event, Context, Date, Delay, Env, Fetch, Headers, KvStore, Method, Request, RequestInit, RequestRedirect, Response,
+    Result,
 };
 
 use crate::config::{Config, KV_BINDING};
 use crate::http::{Body, Reply, RequestInfo, MAX_BODY_BYTES};
-use crate::platform::{FetchError, Inbound, Outbound, Platform, FETCH_TIMEOUT_MS, MAX_INBOUND_BYTES};
+use crate::platform::{FetchError, Inbound, Outbound, Platform, MAX_INBOUND_BYTES};
 use crate::store::{check_key, storage_ttl, Store, StoreError};
 
 #[event(fetch)]
@@ -126,14 +127,16 @@ impl Platform for WorkerPlatform {
             headers.set(k, v).map_err(|_| FetchError::Network)?;
         }
         let mut init = RequestInit::new();
-        init.with_method(Method::from(out.method.to_string())).with_headers(headers);
+        init.with_method(Method::from(out.method.to_string()))
+            .with_headers(headers)
+            .with_redirect(RequestRedirect::Manual);
         if let Some(body) = out.body {
             init.with_body(Some(body.into()));
         }
         let request = Request::new_with_init(&out.url, &init).map_err(|_| FetchError::Network)?;
         let call = Fetch::Request(request);
         let send = std::pin::pin!(call.send());
-        let timeout = std::pin::pin!(Delay::from(Duration::from_millis(u64::from(FETCH_TIMEOUT_MS))));
+        let timeout = std::pin::pin!(Delay::from(Duration::from_millis(u64::from(out.timeout_ms))));
         let mut response = match select(send, timeout).await {
             Either::Left((Ok(r), _)) => r,
             Either::Left((Err(_), _)) => return Err(FetchError::Network),

@@ -553,6 +553,7 @@ mod tests {
             email: None,
             client_id: "c".into(),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            grant: "g".into(),
         };
         let run = |c: &Caller, name: &str| {
             let cx = Context { caller: Some(c), ..cx(Version::V2025_11_25) };

@@ -97,6 +97,8 @@ pub struct Caller {
     pub email: Option<String>,
     pub client_id: String,
     pub scopes: Vec<String>,
+    /// The grant (login) behind the token: what tools acting through Discord use.
+    pub grant: String,
 }
 
 /// Severity of a log message, in the order the spec defines.

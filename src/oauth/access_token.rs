@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 use super::grant::Profile;
 use crate::keys::Key;
 
-/// Clock skew tolerated between edge locations when checking `exp`, `nbf` and `iat`.
-pub const LEEWAY_SECONDS: i64 = 60;
+/// Clock skew tolerated when checking `exp`, `nbf` and `iat`. Issuer and verifier are the
+/// same fleet of synchronised clocks, so this stays small: it adds to how long a revoked
+/// grant's access token may still be used.
+pub const LEEWAY_SECONDS: i64 = 5;
 
 /// The claims this server puts in an access token besides `exp`, `iat` and `nbf`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +27,8 @@ pub struct AccessClaims {
     /// Space-separated scopes.
     pub scope: String,
     pub jti: String,
+    /// The grant (login) the token belongs to.
+    pub gid: String,
     /// The Discord identity recorded at login, so tools can know the caller without a lookup.
     pub discord: Profile,
 }
@@ -71,13 +75,27 @@ pub fn issue(key: &Key, claims: AccessClaims, now: i64, ttl_seconds: i64) -> Opt
     Hs256.token(&Header::empty().with_token_type("at+jwt"), &c, &hs_key(key)).ok()
 }
 
+/// `iat` and `exp` of a token whose signature verifies (for introspection).
+pub fn times(key: &Key, token: &str) -> Option<(i64, i64)> {
+    let untrusted = UntrustedToken::new(token).ok()?;
+    let token: Token<AccessClaims> =
+        key.accepted().find_map(|k| Hs256.validator(&Hs256Key::new(k)).validate(&untrusted).ok())?;
+    let c = token.claims();
+    Some((c.issued_at?.timestamp(), c.expiration?.timestamp()))
+}
+
 /// Verifies signature, time window, issuer and audience; returns the claims.
 pub fn verify(key: &Key, token: &str, issuer: &str, audience: &str, now: i64) -> Result<AccessClaims, TokenError> {
     let untrusted = UntrustedToken::new(token).map_err(|_| TokenError::Malformed)?;
-    let token: Token<AccessClaims> = Hs256.validator(&hs_key(key)).validate(&untrusted).map_err(|e| match e {
-        ValidationError::MalformedClaims(_) | ValidationError::NoClaim(_) => TokenError::Malformed,
-        _ => TokenError::BadSignature,
-    })?;
+    let check = |k: &[u8; 32]| Hs256.validator::<AccessClaims>(&Hs256Key::new(k)).validate(&untrusted);
+    let token: Token<AccessClaims> = match check(key.bytes()) {
+        Ok(t) => t,
+        // During a key rotation a token may carry the previous key's signature.
+        Err(first) => key.accepted().skip(1).find_map(|k| check(k).ok()).ok_or(match first {
+            ValidationError::MalformedClaims(_) | ValidationError::NoClaim(_) => TokenError::Malformed,
+            _ => TokenError::BadSignature,
+        })?,
+    };
     let options = TimeOptions::new(Duration::seconds(LEEWAY_SECONDS), move || at(now));
     let claims = token.claims();
     claims.validate_expiration(&options).map_err(|e| match e {
@@ -119,6 +137,7 @@ mod tests {
             client_id: "c1".into(),
             scope: "mcp:tools".into(),
             jti: "j1".into(),
+            gid: "g1".into(),
             discord: Profile {
                 id: "80351110224678912".into(),
                 username: "nelly".into(),
@@ -161,7 +180,7 @@ mod tests {
         let mut c = claims();
         c.sub = "someone-else".into();
         let body = serde_json::to_string(&serde_json::json!({
-            "iss": c.iss, "aud": c.aud, "sub": c.sub, "client_id": c.client_id, "scope": c.scope, "jti": c.jti, "discord": c.discord,
+            "iss": c.iss, "aud": c.aud, "sub": c.sub, "client_id": c.client_id, "scope": c.scope, "jti": c.jti, "gid": c.gid, "discord": c.discord,
             "exp": NOW + 3600, "iat": NOW, "nbf": NOW,
         }))
         .unwrap();
@@ -170,6 +189,18 @@ mod tests {
         for junk in ["", "a", "a.b", "a.b.c", "....", "eyJ.eyJ.x", &"A".repeat(5000)] {
             assert!(verify(&key(), junk, ISS, AUD, NOW).is_err(), "{junk}");
         }
+    }
+
+    #[test]
+    fn a_rotation_accepts_tokens_of_the_previous_key() {
+        let old = key();
+        let rotating = Key::derive_rotating(&"n".repeat(32), Some(&"k".repeat(32)), "oauth/access-token");
+        let before = token();
+        assert_eq!(verify(&rotating, &before, ISS, AUD, NOW), Ok(claims()));
+        let after = issue(&rotating, claims(), NOW, 60).unwrap();
+        assert_eq!(verify(&old, &after, ISS, AUD, NOW), Err(TokenError::BadSignature), "new tokens use the new key");
+        let ended = Key::derive(&"n".repeat(32), "oauth/access-token");
+        assert_eq!(verify(&ended, &before, ISS, AUD, NOW), Err(TokenError::BadSignature));
     }
 
     #[test]

@@ -7,14 +7,16 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::client::{open_client_id, Client};
+use super::client::Client;
 use super::form::Form;
 use super::{pkce, redirect};
 use crate::keys::Key;
 
 /// Scopes this server grants. `mcp`: the tools; `profile`: who you are on Discord
 /// (`whoami`); `email`: your email address too (asks Discord for the `email` scope).
-pub const SCOPES: &[&str] = &["mcp", "profile", "email"];
+/// `guilds`: the list of your Discord servers (the `discord_guilds` tool; asks Discord for its
+/// `guilds` scope).
+pub const SCOPES: &[&str] = &["mcp", "profile", "email", "guilds"];
 /// Granted when a client asks for none.
 pub const DEFAULT_SCOPE: &str = "mcp profile";
 /// Longest `state` carried through the login.
@@ -38,6 +40,9 @@ pub struct Pending {
     pub expires: i64,
     /// Ties the Discord round trip to this browser (the `state` sent to Discord).
     pub nonce: String,
+    /// The client's display name, carried to the grant record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
 }
 
 impl Pending {
@@ -80,21 +85,25 @@ pub fn canonical_resource(origin: &str, requested: Option<&str>) -> Option<Strin
     }
 }
 
-/// Validates the query of `GET /authorize`. `client` is the opened client, so that callers
-/// can show its name on the consent page.
+/// The `client_id` of an authorization request, or the page that says it is missing.
+pub fn requested_client(query: &Form) -> Result<&str, AuthorizeError> {
+    query.get("client_id").ok_or_else(|| AuthorizeError::Page {
+        title: "Unknown application",
+        message: "The request names no client_id.".into(),
+    })
+}
+
+/// Validates the query of `GET /authorize` for `client`, already resolved from `client_id`
+/// (registered, configured or fetched from its metadata document).
 pub fn validate(
     query: &Form,
-    client_key: &Key,
+    client_id: &str,
+    client: &Client,
     origin: &str,
     now: i64,
     nonce: String,
-) -> Result<(Pending, Client, String), AuthorizeError> {
+) -> Result<Pending, AuthorizeError> {
     let page = |title, message: &str| AuthorizeError::Page { title, message: message.to_string() };
-    let client_id =
-        query.get("client_id").ok_or_else(|| page("Unknown application", "The request names no client_id."))?;
-    let client = open_client_id(client_key, client_id).ok_or_else(|| {
-        page("Unknown application", "This application is not registered with this server. Ask it to register again.")
-    })?;
     let redirect_uri = match query.get("redirect_uri") {
         Some(r) if client.redirect_uris.iter().any(|reg| redirect::matches(reg, r)) => r.to_string(),
         Some(_) => {
@@ -154,8 +163,9 @@ pub fn validate(
         resource,
         expires: now + PENDING_TTL_SECONDS,
         nonce,
+        client_name: client.name.clone(),
     };
-    Ok((pending, client, client_id.to_string()))
+    Ok(pending)
 }
 
 #[cfg(test)]
@@ -195,7 +205,11 @@ mod tests {
 
     fn run(pairs: Vec<(&'static str, String)>) -> Result<Pending, AuthorizeError> {
         let p: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        validate(&query(&p), &key(), ORIGIN, 1000, "n".into()).map(|(p, _, _)| p)
+        let q = query(&p);
+        let cid = requested_client(&q)?;
+        let unknown = AuthorizeError::Page { title: "Unknown application", message: String::new() };
+        let client = crate::oauth::client::open_client_id(&key(), cid).ok_or(unknown)?;
+        validate(&q, cid, &client, ORIGIN, 1000, "n".into())
     }
 
     fn with(pairs: &[(&'static str, String)], k: &'static str, v: Option<&str>) -> Vec<(&'static str, String)> {

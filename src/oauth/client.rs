@@ -58,6 +58,139 @@ pub struct Client {
     /// Random: two registrations with the same metadata are still two clients.
     #[serde(rename = "x", default)]
     pub nonce: String,
+    /// Where the client's identity comes from; never part of a signed id.
+    #[serde(skip)]
+    pub kind: Kind,
+}
+
+/// The three ways a client is known.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Kind {
+    /// RFC 7591: the signed id carries the metadata.
+    #[default]
+    Registered,
+    /// Configured by the operator (`OAUTH_CLIENTS`).
+    Configured {
+        /// SHA-256 of the secret; `None` for a public client.
+        secret_sha256: Option<[u8; 32]>,
+        /// May introspect any token, not only its own (a resource server).
+        introspect_any: bool,
+    },
+    /// A Client ID Metadata Document: the id is the https URL of the metadata.
+    MetadataDocument,
+}
+
+/// Longest configured client id.
+pub const MAX_CONFIGURED_ID: usize = 200;
+
+/// Parses `OAUTH_CLIENTS`: a JSON array of
+/// `{client_id, client_secret_hash: "sha256:<hex>" | "none", redirect_uris, client_name?, introspection?}`.
+/// Every entry is validated as strictly as a registration; the error names the entry.
+pub fn parse_configured(raw: &str) -> Result<Vec<(String, Client)>, String> {
+    let list: Vec<Value> =
+        serde_json::from_str(raw).map_err(|_| "must be a JSON array of client objects".to_string())?;
+    let mut out: Vec<(String, Client)> = Vec::new();
+    for (i, entry) in list.iter().enumerate() {
+        let at = |why: &str| format!("entry {i}: {why}");
+        let id = entry.get("client_id").and_then(Value::as_str).ok_or_else(|| at("client_id is required"))?;
+        if id.is_empty()
+            || id.len() > MAX_CONFIGURED_ID
+            || !id.bytes().all(|b| b.is_ascii_graphic())
+            || id.starts_with(ID_PREFIX)
+            || id.contains("://")
+        {
+            return Err(at("client_id must be 1 to 200 visible ASCII characters, not a URL and not start with mcpc1."));
+        }
+        if out.iter().any(|(o, _)| o == id) {
+            return Err(at("client_id appears twice"));
+        }
+        let secret_sha256 = match entry.get("client_secret_hash").and_then(Value::as_str) {
+            Some("none") => None,
+            Some(h) => Some(
+                h.strip_prefix("sha256:")
+                    .and_then(parse_hex32)
+                    .ok_or_else(|| at("client_secret_hash must be \"none\" or \"sha256:\" and 64 hex digits"))?,
+            ),
+            None => return Err(at("client_secret_hash is required (\"sha256:<hex>\" or \"none\")")),
+        };
+        let mut client = register(entry, 0).map_err(|e| at(&e.description))?;
+        client.auth_method = if secret_sha256.is_some() { AuthMethod::SecretBasic } else { AuthMethod::None };
+        client.refresh = true;
+        client.kind = Kind::Configured {
+            secret_sha256,
+            introspect_any: entry.get("introspection").and_then(Value::as_bool).unwrap_or(false),
+        };
+        out.push((id.to_string(), client));
+    }
+    Ok(out)
+}
+
+fn parse_hex32(hex: &str) -> Option<[u8; 32]> {
+    let bytes = hex.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in bytes.chunks(2).enumerate() {
+        let s = std::str::from_utf8(pair).ok()?;
+        *out.get_mut(i)? = u8::from_str_radix(s, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Checks a configured client's secret against its hash, in constant time.
+pub fn configured_secret_valid(expected: &[u8; 32], presented: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    crate::keys::ct_eq(&Sha256::digest(presented.as_bytes()), expected)
+}
+
+/// Largest Client ID Metadata Document accepted (the draft suggests 5 KB).
+pub const MAX_METADATA_DOCUMENT: usize = 5 * 1024;
+
+/// Whether `id` is a Client ID Metadata Document URL this server will fetch: https, a path,
+/// no fragment, credentials or dot segments. `allow_loopback_http` (local development only)
+/// also admits `http://127.0.0.1`-style URLs.
+pub fn metadata_url(id: &str, allow_loopback_http: bool) -> Option<url::Url> {
+    if id.len() > redirect::MAX_LEN || !(id.starts_with("https://") || id.starts_with("http://")) {
+        return None;
+    }
+    let url = url::Url::parse(id).ok()?;
+    let scheme_ok = match url.scheme() {
+        "https" => !crate::http::is_loopback(&url) || allow_loopback_http,
+        "http" => allow_loopback_http && crate::http::is_loopback(&url),
+        _ => false,
+    };
+    let raw_path = id.split_once("://").map(|(_, rest)| rest).and_then(|r| r.find('/').map(|i| &r[i..])).unwrap_or("");
+    let dot_segment = raw_path.split(['/', '?']).any(|seg| seg == "." || seg == "..");
+    let plain = url.fragment().is_none() && url.username().is_empty() && url.password().is_none();
+    // The id must be the URL exactly as parsed, so that what is fetched is what is named.
+    (scheme_ok && plain && !dot_segment && url.path() != "/" && url.as_str() == id && url.host_str().is_some())
+        .then_some(url)
+}
+
+/// A Client ID Metadata Document, validated: its `client_id` equals the URL it came from, its
+/// redirect URIs follow the same rules as a registration, and it uses no shared secret.
+pub fn from_metadata_document(id: &str, body: &[u8]) -> Result<Client, String> {
+    if body.len() > MAX_METADATA_DOCUMENT {
+        return Err(format!("the document is larger than {MAX_METADATA_DOCUMENT} bytes"));
+    }
+    let doc: Value = serde_json::from_slice(body).map_err(|_| "the document is not JSON".to_string())?;
+    if doc.get("client_id").and_then(Value::as_str) != Some(id) {
+        return Err("the document's client_id does not match its URL".into());
+    }
+    if doc.get("client_secret").is_some() || doc.get("client_secret_expires_at").is_some() {
+        return Err("a metadata document must not contain a client secret".into());
+    }
+    match doc.get("token_endpoint_auth_method").and_then(Value::as_str) {
+        None | Some("none") => {}
+        Some(other) => return Err(format!("token_endpoint_auth_method {other} is not supported here (use none)")),
+    }
+    let mut client = register(&doc, 0).map_err(|e| e.description)?;
+    client.auth_method = AuthMethod::None;
+    client.refresh = true;
+    client.nonce = String::new();
+    client.kind = Kind::MetadataDocument;
+    Ok(client)
 }
 
 /// RFC 7591 §3.2.2 error codes, with a description for the developer.
@@ -148,6 +281,7 @@ pub fn register(body: &Value, now: i64) -> Result<Client, RegistrationError> {
         client_uri: client_uri.map(String::from),
         issued_at: now,
         nonce: crate::keys::random_token::<9>().ok_or_else(|| invalid("server_error", "no randomness available"))?,
+        kind: Kind::Registered,
     })
 }
 
@@ -166,8 +300,7 @@ pub fn open_client_id(key: &Key, id: &str) -> Option<Client> {
     }
     let (body, tag) = id.strip_prefix(ID_PREFIX)?.split_once('.')?;
     let tag = B64.decode(tag).ok()?;
-    let full = key.sign(body.as_bytes());
-    if !crate::keys::ct_eq(&full[..16], &tag) {
+    if tag.len() != 16 || !key.verify_truncated(body.as_bytes(), &tag) {
         return None;
     }
     serde_json::from_slice(&B64.decode(body).ok()?).ok()

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::authorize::{client_hash, Pending};
-use super::client::{open_client_id, secret_valid, AuthMethod, Client};
+use super::client::{configured_secret_valid, metadata_url, open_client_id, secret_valid, AuthMethod, Client, Kind};
 use super::error::OAuthError;
 use super::form::Form;
 use super::pkce;
@@ -59,8 +59,16 @@ pub struct Code {
     pub resource: String,
     pub user: Profile,
     pub expires: i64,
-    /// Unique id: the key of its single-use marker, and of the grant it starts.
+    /// Unique id: the id of the grant it starts, whose record is also its single-use marker.
     pub jti: String,
+    /// The client's display name, for the grant record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    /// Discord's tokens, already sealed as they will be stored ([`crate::discord::StoredTokens`]):
+    /// the grant is written in one put when the code is redeemed, and nobody outside the
+    /// Worker can open them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discord: Option<String>,
 }
 
 impl Code {
@@ -74,6 +82,8 @@ impl Code {
             user,
             expires: now + CODE_TTL_SECONDS,
             jti,
+            client_name: None,
+            discord: None,
         }
     }
 
@@ -87,10 +97,36 @@ impl Code {
     }
 }
 
-/// Keys needed to authenticate clients.
+/// What authenticating a client needs: the keys of registered clients, the configured ones,
+/// and whether loopback http metadata URLs are allowed (local development).
 pub struct ClientKeys<'a> {
     pub id: &'a Key,
     pub secret: &'a Key,
+    pub configured: &'a [(String, Client)],
+    pub allow_loopback_http: bool,
+}
+
+impl ClientKeys<'_> {
+    /// The client behind an id, without I/O: configured, a metadata document URL (a public
+    /// client whose document was checked when the code was issued), or a signed registration.
+    pub fn lookup(&self, id: &str) -> Option<Client> {
+        if let Some((_, c)) = self.configured.iter().find(|(cid, _)| cid == id) {
+            return Some(c.clone());
+        }
+        if metadata_url(id, self.allow_loopback_http).is_some() {
+            return Some(Client {
+                redirect_uris: Vec::new(),
+                auth_method: AuthMethod::None,
+                refresh: true,
+                name: None,
+                client_uri: None,
+                issued_at: 0,
+                nonce: String::new(),
+                kind: Kind::MetadataDocument,
+            });
+        }
+        open_client_id(self.id, id)
+    }
 }
 
 /// Authenticates the client of a token request as it registered: `none` (id only),
@@ -122,7 +158,16 @@ pub fn authenticate(
         (None, Some(f)) => f.to_string(),
         (None, None) => return Err(invalid("client authentication is required (client_id)")),
     };
-    let client = open_client_id(keys.id, &id).ok_or_else(|| invalid("unknown client; register again"))?;
+    let client = keys.lookup(&id).ok_or_else(|| invalid("unknown client; register again"))?;
+    if let Kind::Configured { secret_sha256: Some(expected), .. } = &client.kind {
+        // Configured clients may send their secret either way.
+        let sent = basic.as_ref().map(|(_, s)| s.as_str()).or(form.get("client_secret"));
+        let sent = sent.ok_or_else(|| invalid("this client must authenticate with its client secret"))?;
+        if !configured_secret_valid(expected, sent) {
+            return Err(invalid("wrong client secret"));
+        }
+        return Ok((id, client));
+    }
     let presented = match client.auth_method {
         AuthMethod::None => None,
         AuthMethod::SecretBasic => Some(basic.as_ref().map(|(_, s)| s.as_str()).ok_or_else(|| {
@@ -168,18 +213,49 @@ pub fn redeem(code_key: &Key, form: &Form, client_id: &str, now: i64) -> Result<
     Ok(code)
 }
 
-/// What KV keeps for a refresh token, under `rt:` + [`token_hash`].
+/// A grant: one login of one person for one client, under `grant:<user>:<grant>`. Written once
+/// when the code is redeemed; rewritten only to revoke it (a tombstone, so a replayed code or
+/// a reused refresh token still finds it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RefreshRecord {
-    /// The grant (login) this token belongs to.
-    pub grant: String,
-    /// When the grant ends, whatever the refreshes: rotation never extends it.
-    pub grant_expires: i64,
-    pub client: String,
+pub struct GrantRecord {
+    pub client_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
     pub scope: String,
     pub resource: String,
     pub user: Profile,
+    pub created: i64,
+    /// When the grant ends, however often it is refreshed.
     pub expires: i64,
+    /// When the first refresh token (generation 0) expires.
+    pub refresh_expires: i64,
+    /// Sealed [`crate::discord::StoredTokens`] as of login (refreshed ones live under
+    /// `discord:<grant>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discord: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<Revoked>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revoked {
+    pub at: i64,
+    pub reason: String,
+}
+
+impl GrantRecord {
+    pub fn active(&self, now: i64) -> bool {
+        self.revoked.is_none() && self.expires > now
+    }
+
+    /// The tombstone that replaces it: no Discord tokens, the reason, the rest for the record.
+    pub fn revoke(&self, now: i64, reason: &str) -> GrantRecord {
+        GrantRecord { discord: None, revoked: Some(Revoked { at: now, reason: reason.to_string() }), ..self.clone() }
+    }
+}
+
+pub fn grant_key(user: &str, grant: &str) -> String {
+    format!("grant:{user}:{grant}")
 }
 
 /// Tokens are stored only as hashes.
@@ -220,6 +296,7 @@ mod tests {
             resource: "https://mcp.example/mcp".into(),
             expires: now + 600,
             nonce: "n".into(),
+            client_name: None,
         };
         let c = Code::new(&p, profile(), now, "j1".into());
         (c.seal(&k(crate::keys::AUTH_CODE)).unwrap(), c)
@@ -238,7 +315,7 @@ mod tests {
     #[test]
     fn client_authentication_as_registered() {
         let (ik, sk) = (k(crate::keys::CLIENT_ID), k(crate::keys::CLIENT_SECRET));
-        let keys = ClientKeys { id: &ik, secret: &sk };
+        let keys = ClientKeys { id: &ik, secret: &sk, configured: &[], allow_loopback_http: false };
         let public = client("none");
         assert!(authenticate(&form(&[("client_id", &public)]), None, &keys).is_ok());
         assert_eq!(authenticate(&form(&[]), None, &keys).unwrap_err().code, "invalid_client");

@@ -11,3 +11,4 @@ pub mod grant;
 pub mod metadata;
 pub mod pkce;
 pub mod redirect;
+pub mod refresh;

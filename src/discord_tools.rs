@@ -1,0 +1,194 @@
+//! Tools that act through Discord on the caller's behalf, with the Discord tokens stored
+//! (sealed) behind their grant. The client never sees those tokens; it sees the tool's result.
+//!
+//! `discord_guilds`, KV per call: cached, 1 read; uncached, 3 reads and 1 write; with an expired
+//! Discord token, 3 reads and 2 writes (the refreshed tokens too). When Discord refuses the
+//! grant's tokens, the grant is marked (`discord:<grant>`) and later calls answer at once
+//! without calling Discord: no retry loop; the person reconnects by logging in again.
+
+use serde_json::{json, Map, Value};
+
+use crate::auth::AuthKeys;
+use crate::config::{Config, Secrets};
+use crate::discord::{self, DiscordError, Guild, StoredTokens};
+use crate::mcp::server::{Upstream, UpstreamFuture};
+use crate::mcp::tool::{Call, Caller, Output};
+use crate::oauth::grant::{grant_key, GrantRecord};
+use crate::platform::Platform;
+use crate::store::Store;
+use crate::tokens::{discord_key, discord_tokens, guilds_key, DiscordState};
+
+/// How long a person's server list is served from KV before Discord is asked again.
+pub const GUILDS_CACHE_SECONDS: i64 = 300;
+
+pub struct DiscordUpstream<'a, P> {
+    pub cfg: &'a Config,
+    pub secrets: Secrets<'a>,
+    pub keys: &'a AuthKeys,
+    pub platform: &'a P,
+}
+
+impl<P: Platform> Upstream for DiscordUpstream<'_, P> {
+    fn call<'a>(
+        &'a self,
+        tool: &'a str,
+        _args: &'a Map<String, Value>,
+        call: &'a Call<'a>,
+    ) -> Option<UpstreamFuture<'a>> {
+        match tool {
+            crate::tools::DISCORD_GUILDS => Some(Box::pin(async move {
+                match call.caller {
+                    Some(caller) => self.guilds(caller, (call.now_ms / 1000) as i64).await,
+                    None => Output::error("discord_guilds needs a logged-in caller."),
+                }
+            })),
+            _ => None,
+        }
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Cached {
+    at: i64,
+    guilds: Vec<Guild>,
+}
+
+const RECONNECT: &str = "Discord no longer accepts this login (it was revoked or has expired). Reconnect: log in to this server again from your MCP client, then retry.";
+
+fn result(guilds: &[Guild], fetched_at: i64, cached: bool) -> Output {
+    let lines: Vec<String> =
+        guilds.iter().map(|g| format!("{} ({}){}", g.name, g.id, if g.owner { ", owner" } else { "" })).collect();
+    let mut out = Output::data(json!({ "guilds": guilds, "fetchedAt": fetched_at, "cached": cached }));
+    out.content = vec![json!({
+        "type": "text",
+        "text": if lines.is_empty() { "You are in no Discord servers.".to_string() } else { format!("Your Discord servers:\n{}", lines.join("\n")) },
+    })];
+    out
+}
+
+fn discord_error(e: &DiscordError) -> Output {
+    match e {
+        DiscordError::RateLimited { retry_after_seconds } => Output::error(format!(
+            "Discord is rate limiting requests; retry in {} seconds.",
+            retry_after_seconds.ceil().max(1.0)
+        )),
+        DiscordError::InvalidGrant => Output::error(RECONNECT),
+        _ => Output::error("Discord did not answer correctly; try again in a moment."),
+    }
+}
+
+impl<P: Platform> DiscordUpstream<'_, P> {
+    async fn guilds(&self, caller: &Caller, now: i64) -> Output {
+        let Some(kv) = self.platform.kv() else { return Output::error("Storage is unavailable; try again.") };
+        let grant = caller.grant.as_str();
+        if let Ok(Some(raw)) = kv.get(&guilds_key(grant)).await {
+            if let Ok(c) = serde_json::from_str::<Cached>(&raw) {
+                if now - c.at < GUILDS_CACHE_SECONDS {
+                    return result(&c.guilds, c.at, true);
+                }
+            }
+        }
+        let record = match kv.get(&grant_key(&caller.user_id, grant)).await {
+            Ok(Some(raw)) => serde_json::from_str::<GrantRecord>(&raw).ok(),
+            Ok(None) => None,
+            Err(_) => return Output::error("Storage is unavailable; try again."),
+        };
+        let Some(record) = record.filter(|r| r.active(now)) else { return Output::error(RECONNECT) };
+        let mut tokens = match discord_tokens(kv, self.keys, grant, &record).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return Output::error(RECONNECT),
+            Err(()) => return Output::error("Storage is unavailable; try again."),
+        };
+        let mut refreshed = false;
+        if tokens.stale(now) {
+            tokens = match self.refresh(kv, grant, &record, &tokens, now).await {
+                Ok(t) => t,
+                Err(out) => return out,
+            };
+            refreshed = true;
+        }
+        let mut answer = self.fetch_guilds(&tokens).await;
+        // Discord may end a token before its stated expiry: refresh once, then give up.
+        if matches!(answer, Err(DiscordError::Unexpected(401))) && !refreshed {
+            tokens = match self.refresh(kv, grant, &record, &tokens, now).await {
+                Ok(t) => t,
+                Err(out) => return out,
+            };
+            answer = self.fetch_guilds(&tokens).await;
+        }
+        match answer {
+            Ok(guilds) => {
+                if let Ok(v) = serde_json::to_string(&Cached { at: now, guilds: guilds.clone() }) {
+                    let _ = kv.put(&guilds_key(grant), &v, Some(GUILDS_CACHE_SECONDS as u64)).await;
+                }
+                result(&guilds, now, false)
+            }
+            Err(DiscordError::Unexpected(401)) => {
+                self.mark_reconnect(kv, grant, &record, now).await;
+                Output::error(RECONNECT)
+            }
+            Err(e) => discord_error(&e),
+        }
+    }
+
+    async fn fetch_guilds(&self, tokens: &StoredTokens) -> Result<Vec<Guild>, DiscordError> {
+        match self.platform.fetch(discord::guilds_request(&self.cfg.discord, &tokens.access_token)).await {
+            Ok(r) => discord::parse_guilds(&r),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// New Discord tokens, stored sealed; a refusal marks the grant so nothing retries.
+    async fn refresh<S: Store>(
+        &self,
+        kv: &S,
+        grant: &str,
+        record: &GrantRecord,
+        old: &StoredTokens,
+        now: i64,
+    ) -> Result<StoredTokens, Output> {
+        let Some(refresh_token) = old.refresh_token.as_deref() else {
+            self.mark_reconnect(kv, grant, record, now).await;
+            return Err(Output::error(RECONNECT));
+        };
+        let answer = match self
+            .platform
+            .fetch(discord::refresh_request(&self.cfg.discord, &self.secrets, refresh_token))
+            .await
+        {
+            Ok(r) => discord::parse_tokens(&r),
+            Err(e) => Err(e.into()),
+        };
+        match answer {
+            Ok(t) => {
+                let mut fresh = StoredTokens::from_exchange(&t, now);
+                if fresh.refresh_token.is_none() {
+                    fresh.refresh_token = old.refresh_token.clone();
+                }
+                let state = DiscordState { tokens: fresh.seal(&self.keys.discord, grant), reconnect: None };
+                if let Ok(v) = serde_json::to_string(&state) {
+                    let ttl = record.expires.saturating_sub(now).max(60) as u64;
+                    // If this write fails the next call refreshes again with the new refresh
+                    // token lost: Discord then refuses and the person reconnects. Say so.
+                    if kv.put(&discord_key(grant), &v, Some(ttl)).await.is_err() {
+                        return Err(Output::error("Storage is unavailable; try again."));
+                    }
+                }
+                Ok(fresh)
+            }
+            Err(DiscordError::InvalidGrant) | Err(DiscordError::Unexpected(400 | 401)) => {
+                self.mark_reconnect(kv, grant, record, now).await;
+                Err(Output::error(RECONNECT))
+            }
+            Err(e) => Err(discord_error(&e)),
+        }
+    }
+
+    async fn mark_reconnect<S: Store>(&self, kv: &S, grant: &str, record: &GrantRecord, now: i64) {
+        let state = DiscordState { tokens: None, reconnect: Some(now) };
+        if let Ok(v) = serde_json::to_string(&state) {
+            let ttl = record.expires.saturating_sub(now).max(60) as u64;
+            let _ = kv.put(&discord_key(grant), &v, Some(ttl)).await;
+        }
+    }
+}

@@ -1,0 +1,500 @@
+//! HTTP adapters of the token lifecycle: `POST /token` (code redemption and refresh rotation),
+//! `POST /revoke` (RFC 7009) and `POST /introspect` (RFC 7662), and the one way a grant ends
+//! early, [`revoke_grant`]. Thin over [`crate::oauth::refresh`] and [`crate::oauth::grant`];
+//! the KV keys are documented in `docs/storage.md`.
+//!
+//! KV per request: redeeming a code reads 1 key and writes 1 (the grant); a refresh reads 2
+//! or 3 and writes 1 (the successor's record); a revocation reads 1–2, writes 1 and deletes 2.
+
+use std::cell::RefCell;
+
+use serde_json::json;
+
+use crate::auth::{AuthKeys, MAX_GRANT_SECONDS};
+use crate::config::{Config, Secrets};
+use crate::discord::{self, StoredTokens};
+use crate::http::{Reply, RequestInfo};
+use crate::keys;
+use crate::oauth::access_token::{self, AccessClaims};
+use crate::oauth::authorize;
+use crate::oauth::client::{AuthMethod, Client, Kind};
+use crate::oauth::error::OAuthError;
+use crate::oauth::form::Form;
+use crate::oauth::grant::{self, grant_key, GrantRecord, Profile};
+use crate::oauth::refresh::{self, Issued, RefreshToken, Step};
+use crate::platform::Platform;
+use crate::store::Store;
+
+thread_local! {
+    /// Grants revoked by this isolate, until their last access token has expired: a revoked
+    /// grant's tokens stop here at once, everywhere else at their expiry (no KV read per MCP
+    /// request). One thread per isolate, so a thread-local is the isolate's memory.
+    static REVOKED: RefCell<Vec<(String, i64)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Most grants remembered; the oldest are forgotten first (they expire soonest).
+const MAX_REMEMBERED_REVOCATIONS: usize = 1024;
+
+fn remember_revoked(grant: &str, until: i64, now: i64) {
+    REVOKED.with(|r| {
+        let mut list = r.borrow_mut();
+        list.retain(|(_, u)| *u > now);
+        if list.len() >= MAX_REMEMBERED_REVOCATIONS {
+            list.remove(0);
+        }
+        list.push((grant.to_string(), until));
+    });
+}
+
+/// Whether this isolate revoked `grant` (its access tokens are refused before they expire).
+pub fn revoked_here(grant: &str, now: i64) -> bool {
+    REVOKED.with(|r| r.borrow().iter().any(|(g, u)| g == grant && *u > now))
+}
+
+fn now_s(req: &RequestInfo) -> i64 {
+    (req.now_ms / 1000) as i64
+}
+
+fn kv_error() -> Reply {
+    OAuthError { code: "temporarily_unavailable", description: "storage is unavailable; try again".into(), status: 503 }
+        .into_reply()
+        .with_header("retry-after", "2")
+}
+
+fn invalid_grant(why: &str) -> Reply {
+    OAuthError::new("invalid_grant", why).into_reply()
+}
+
+fn form_request(req: &RequestInfo) -> Result<Form, Reply> {
+    if !req.header("content-type").is_some_and(|c| {
+        c.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    }) {
+        return Err(OAuthError::invalid_request("the request must be application/x-www-form-urlencoded").into_reply());
+    }
+    let body = match &req.body {
+        crate::http::Body::Bytes(b) => b.as_slice(),
+        _ => &[],
+    };
+    Form::parse(body).map_err(|_| OAuthError::invalid_request("a parameter appears more than once").into_reply())
+}
+
+fn client_keys<'a>(cfg: &'a Config, keys: &'a AuthKeys) -> grant::ClientKeys<'a> {
+    grant::ClientKeys {
+        id: &keys.client_id,
+        secret: &keys.client_secret,
+        configured: &cfg.clients,
+        allow_loopback_http: cfg.local_only,
+    }
+}
+
+async fn read_json<S: Store, T: serde::de::DeserializeOwned>(kv: &S, key: &str) -> Result<Option<T>, ()> {
+    match kv.get(key).await {
+        // A record that does not parse is treated as absent: it cannot authorize anything.
+        Ok(v) => Ok(v.and_then(|v| serde_json::from_str(&v).ok())),
+        Err(_) => Err(()),
+    }
+}
+
+fn ttl_until(expires: i64, now: i64) -> u64 {
+    expires.saturating_sub(now).max(60) as u64
+}
+
+/// `POST /token`.
+pub async fn token<P: Platform>(
+    req: &RequestInfo,
+    cfg: &Config,
+    secrets: &Secrets<'_>,
+    keys: &AuthKeys,
+    platform: &P,
+) -> Reply {
+    let form = match form_request(req) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let (client_id, client) = match grant::authenticate(&form, req.header("authorization"), &client_keys(cfg, keys)) {
+        Ok(c) => c,
+        Err(e) => return e.into_reply(),
+    };
+    let Some(kv) = platform.kv() else { return kv_error() };
+    let cx = Ctx { cfg, secrets, keys, platform, now: now_s(req), origin: req.origin() };
+    match form.get("grant_type") {
+        Some("authorization_code") => redeem(&cx, kv, &form, &client_id, &client).await,
+        Some("refresh_token") if client.refresh => rotate(&cx, kv, &form, &client_id).await,
+        Some("refresh_token") => {
+            OAuthError::new("unauthorized_client", "this client did not register the refresh_token grant").into_reply()
+        }
+        Some(_) => OAuthError::new("unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
+            .into_reply(),
+        None => OAuthError::invalid_request("grant_type is required").into_reply(),
+    }
+}
+
+/// What every step of the lifecycle needs.
+struct Ctx<'a, P> {
+    cfg: &'a Config,
+    secrets: &'a Secrets<'a>,
+    keys: &'a AuthKeys,
+    platform: &'a P,
+    now: i64,
+    origin: String,
+}
+
+async fn redeem<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id: &str, client: &Client) -> Reply {
+    let code = match grant::redeem(&cx.keys.code, form, client_id, cx.now) {
+        Ok(c) => c,
+        Err(e) => return e.into_reply(),
+    };
+    let key = grant_key(&code.user.id, &code.jti);
+    // The grant record is the code's single-use marker: it exists once the code was redeemed.
+    match read_json::<_, GrantRecord>(kv, &key).await {
+        Ok(None) => {}
+        Ok(Some(existing)) => {
+            // RFC 6749 §10.5: a replayed code revokes what it produced.
+            if existing.revoked.is_none()
+                && revoke_grant(cx, kv, &code.user.id, &code.jti, &existing, "authorization code replayed")
+                    .await
+                    .is_err()
+            {
+                return kv_error();
+            }
+            return invalid_grant("this authorization code was already used; the tokens it produced are revoked");
+        }
+        Err(()) => return kv_error(),
+    }
+    let expires = cx.now + MAX_GRANT_SECONDS;
+    let record = GrantRecord {
+        client_id: client_id.to_string(),
+        client_name: code.client_name.clone(),
+        scope: code.scope.clone(),
+        resource: code.resource.clone(),
+        user: code.user.clone(),
+        created: cx.now,
+        expires,
+        refresh_expires: (cx.now + cx.cfg.refresh_token_ttl).min(expires),
+        discord: code.discord.clone(),
+        revoked: None,
+    };
+    let Ok(value) = serde_json::to_string(&record) else { return kv_error() };
+    if kv.put(&key, &value, Some(ttl_until(expires, cx.now))).await.is_err() {
+        return kv_error();
+    }
+    let refresh = client.refresh.then(|| RefreshToken::first(&code.user.id, &code.jti).encode(&cx.keys.refresh));
+    token_reply(cx, client_id, &record.scope, &record, &code.jti, refresh.as_deref())
+}
+
+async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id: &str) -> Reply {
+    let Some(presented) = form.get("refresh_token") else {
+        return OAuthError::invalid_request("refresh_token is required").into_reply();
+    };
+    let Some(token) = RefreshToken::decode(&cx.keys.refresh, presented) else {
+        return invalid_grant("the refresh token is not valid; log in again");
+    };
+    let record = match read_json::<_, GrantRecord>(kv, &grant_key(&token.user, &token.grant)).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return invalid_grant("the grant behind this refresh token has ended; log in again"),
+        Err(()) => return kv_error(),
+    };
+    if record.client_id != client_id {
+        return invalid_grant("the refresh token was issued to another client");
+    }
+    if !record.active(cx.now) {
+        return invalid_grant("the grant behind this refresh token was revoked or has ended; log in again");
+    }
+    let own = match token.record_key() {
+        None => Some(Issued { at: record.created, scope: record.scope.clone(), expires: record.refresh_expires }),
+        Some(k) => match read_json::<_, Issued>(kv, &k).await {
+            Ok(r) => r,
+            Err(()) => return kv_error(),
+        },
+    };
+    let Some(own) = own else { return invalid_grant("the refresh token is not valid; log in again") };
+    if own.expires <= cx.now {
+        return invalid_grant("the refresh token has expired; log in again");
+    }
+    let scope = match refresh::narrow(&own.scope, form.get("scope")) {
+        Ok(s) => s,
+        Err(e) => return e.into_reply(),
+    };
+    if form.get("resource").is_some_and(|r| {
+        authorize::canonical_resource(&cx.origin, Some(r)).as_deref() != Some(record.resource.as_str())
+    }) {
+        return OAuthError::new("invalid_target", "resource differs from the one granted").into_reply();
+    }
+    let next = token.successor();
+    let successor = match read_json::<_, Issued>(kv, &token.successor_key()).await {
+        Ok(s) => s,
+        Err(()) => return kv_error(),
+    };
+    let issued_scope = match (refresh::step(successor.as_ref(), cx.now), successor) {
+        (Step::Rotate, _) => {
+            let issued = Issued {
+                at: cx.now,
+                scope: scope.clone(),
+                expires: (cx.now + cx.cfg.refresh_token_ttl).min(record.expires),
+            };
+            let Ok(value) = serde_json::to_string(&issued) else { return kv_error() };
+            if kv.put(&token.successor_key(), &value, Some(ttl_until(issued.expires, cx.now))).await.is_err() {
+                return kv_error();
+            }
+            scope.clone()
+        }
+        (Step::RetryIfSuccessorUnused, Some(s)) => match kv.get(&next.successor_key()).await {
+            Ok(None) => s.scope,
+            Ok(Some(_)) => return reuse(cx, kv, &token, &record).await,
+            Err(_) => return kv_error(),
+        },
+        _ => return reuse(cx, kv, &token, &record).await,
+    };
+    let access_scope = refresh::narrow(&issued_scope, Some(&scope)).unwrap_or(issued_scope.clone());
+    token_reply(cx, client_id, &access_scope, &record, &token.grant, Some(&next.encode(&cx.keys.refresh)))
+}
+
+/// RFC 9700 §4.14: a refresh token used again after its successor took over means one of the
+/// two holders is not the client; the whole grant ends.
+async fn reuse<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, token: &RefreshToken, record: &GrantRecord) -> Reply {
+    if revoke_grant(cx, kv, &token.user, &token.grant, record, "refresh token reused").await.is_err() {
+        return kv_error();
+    }
+    invalid_grant("this refresh token was already used, so the login was revoked for safety; log in again")
+}
+
+fn token_reply<P>(
+    cx: &Ctx<'_, P>,
+    client_id: &str,
+    scope: &str,
+    record: &GrantRecord,
+    grant: &str,
+    refresh: Option<&str>,
+) -> Reply {
+    let Some(jti) = keys::random_token::<16>() else {
+        return OAuthError::new("server_error", "no randomness available").into_reply();
+    };
+    let claims = AccessClaims {
+        iss: cx.origin.clone(),
+        aud: record.resource.clone(),
+        sub: record.user.id.clone(),
+        client_id: client_id.to_string(),
+        scope: scope.to_string(),
+        jti,
+        gid: grant.to_string(),
+        discord: visible_profile(&record.user, scope),
+    };
+    let ttl = cx.cfg.access_token_ttl;
+    let Some(access) = access_token::issue(&cx.keys.access, claims, cx.now, ttl) else {
+        return OAuthError::new("server_error", "could not sign the access token").into_reply();
+    };
+    let mut body = json!({ "access_token": access, "token_type": "Bearer", "expires_in": ttl, "scope": scope });
+    if let Some(r) = refresh {
+        body["refresh_token"] = json!(r);
+    }
+    Reply::json(200, &body)
+        .with_header("cache-control", "no-store")
+        .with_header("pragma", "no-cache")
+        .with_header("access-control-allow-origin", "*")
+}
+
+/// What a token may reveal after its scope was narrowed.
+fn visible_profile(p: &Profile, scope: &str) -> Profile {
+    let has = |s: &str| scope.split(' ').any(|w| w == s);
+    Profile {
+        id: p.id.clone(),
+        username: if has("profile") { p.username.clone() } else { String::new() },
+        global_name: p.global_name.clone().filter(|_| has("profile")),
+        avatar_url: p.avatar_url.clone().filter(|_| has("profile")),
+        email: p.email.clone().filter(|_| has("email")),
+    }
+}
+
+/// The Discord tokens behind a grant: the refreshed ones if a tool refreshed them, else the
+/// ones from login. `None` when the person must reconnect.
+pub async fn discord_tokens<S: Store>(
+    kv: &S,
+    keys: &AuthKeys,
+    grant: &str,
+    record: &GrantRecord,
+) -> Result<Option<StoredTokens>, ()> {
+    let state = read_json::<_, DiscordState>(kv, &discord_key(grant)).await?;
+    let sealed = match &state {
+        Some(DiscordState { reconnect: Some(_), .. }) => return Ok(None),
+        Some(DiscordState { tokens: Some(t), .. }) => Some(t),
+        _ => record.discord.as_ref(),
+    };
+    Ok(sealed.and_then(|s| StoredTokens::open(&keys.discord, s, grant)))
+}
+
+/// `discord:<grant>`: Discord tokens refreshed since login, or the mark that Discord refused
+/// them (the person must reconnect; nothing retries until then).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct DiscordState {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconnect: Option<i64>,
+}
+
+pub fn discord_key(grant: &str) -> String {
+    format!("discord:{grant}")
+}
+
+pub fn guilds_key(grant: &str) -> String {
+    format!("guilds:{grant}")
+}
+
+/// Ends a grant: a tombstone replaces its record (so its refresh tokens, and a replay of its
+/// code, find it revoked), its refreshed Discord tokens and cache go, this isolate stops its
+/// access tokens at once, and Discord is told to revoke the authorization behind it. Only the
+/// tombstone's write is essential; the rest is best effort and says so in the docs.
+async fn revoke_grant<P: Platform>(
+    cx: &Ctx<'_, P>,
+    kv: &P::Kv,
+    user: &str,
+    grant: &str,
+    record: &GrantRecord,
+    reason: &str,
+) -> Result<(), ()> {
+    let upstream = discord_tokens(kv, cx.keys, grant, record).await.ok().flatten();
+    let tombstone = serde_json::to_string(&record.revoke(cx.now, reason)).map_err(|_| ())?;
+    kv.put(&grant_key(user, grant), &tombstone, Some(ttl_until(record.expires, cx.now))).await.map_err(|_| ())?;
+    remember_revoked(grant, cx.now + cx.cfg.access_token_ttl + access_token::LEEWAY_SECONDS, cx.now);
+    let _ = kv.delete(&discord_key(grant)).await;
+    let _ = kv.delete(&guilds_key(grant)).await;
+    if let Some(t) = upstream {
+        let _ = cx.platform.fetch(discord::revoke_request(&cx.cfg.discord, cx.secrets, &t)).await;
+    }
+    Ok(())
+}
+
+/// Which grant a presented token belongs to, if this server issued it and it is still
+/// well-formed: `(user, grant, client_id when the token names one)`.
+fn locate(keys: &AuthKeys, origin: &str, token: &str, now: i64) -> Option<(String, String, Option<AccessClaims>)> {
+    if RefreshToken::looks_like(token) {
+        let t = RefreshToken::decode(&keys.refresh, token)?;
+        return Some((t.user, t.grant, None));
+    }
+    let claims = access_token::verify(&keys.access, token, origin, &format!("{origin}/mcp"), now).ok()?;
+    Some((claims.sub.clone(), claims.gid.clone(), Some(claims)))
+}
+
+/// `POST /revoke` (RFC 7009). Either token ends the whole grant: an access token cannot be
+/// revoked alone without a KV read on every MCP request, and a client that revokes is
+/// logging out. Tokens that are unknown, malformed or another client's answer `200` and
+/// change nothing (§2.2), so revocation cannot be used to probe tokens.
+pub async fn revoke<P: Platform>(
+    req: &RequestInfo,
+    cfg: &Config,
+    secrets: &Secrets<'_>,
+    keys: &AuthKeys,
+    platform: &P,
+) -> Reply {
+    let form = match form_request(req) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let (client_id, _) = match grant::authenticate(&form, req.header("authorization"), &client_keys(cfg, keys)) {
+        Ok(c) => c,
+        Err(e) => return e.into_reply(),
+    };
+    let Some(token) = form.get("token") else {
+        return OAuthError::invalid_request("token is required").into_reply();
+    };
+    let done =
+        || Reply::empty(200).with_header("cache-control", "no-store").with_header("access-control-allow-origin", "*");
+    let now = now_s(req);
+    let origin = req.origin();
+    let Some((user, grant, _)) = locate(keys, &origin, token, now) else { return done() };
+    let Some(kv) = platform.kv() else { return kv_error() };
+    let record = match read_json::<_, GrantRecord>(kv, &grant_key(&user, &grant)).await {
+        Ok(Some(r)) if r.client_id == client_id && r.revoked.is_none() => r,
+        Ok(_) => return done(),
+        Err(()) => return kv_error(),
+    };
+    let cx = Ctx { cfg, secrets, keys, platform, now, origin };
+    match revoke_grant(&cx, kv, &user, &grant, &record, "revoked by the client").await {
+        Ok(()) => done(),
+        Err(()) => kv_error(),
+    }
+}
+
+/// `POST /introspect` (RFC 7662), for clients that hold credentials: a client learns about its
+/// own tokens; a configured client marked `introspection: true` (a resource server) about
+/// any. Everything else is `{"active": false}`.
+pub async fn introspect<P: Platform>(req: &RequestInfo, cfg: &Config, keys: &AuthKeys, platform: &P) -> Reply {
+    let form = match form_request(req) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let (client_id, client) = match grant::authenticate(&form, req.header("authorization"), &client_keys(cfg, keys)) {
+        Ok(c) => c,
+        Err(e) => return e.into_reply(),
+    };
+    let confidential = match &client.kind {
+        Kind::Configured { secret_sha256, .. } => secret_sha256.is_some(),
+        _ => client.auth_method != AuthMethod::None,
+    };
+    if !confidential {
+        return OAuthError {
+            code: "invalid_client",
+            description: "introspection needs client credentials (a client secret)".into(),
+            status: 401,
+        }
+        .into_reply();
+    }
+    let any = matches!(client.kind, Kind::Configured { introspect_any: true, .. });
+    let Some(token) = form.get("token") else {
+        return OAuthError::invalid_request("token is required").into_reply();
+    };
+    let inactive = || Reply::json(200, &json!({ "active": false })).with_header("cache-control", "no-store");
+    let now = now_s(req);
+    let origin = req.origin();
+    let Some((user, grant, claims)) = locate(keys, &origin, token, now) else { return inactive() };
+    let Some(kv) = platform.kv() else { return kv_error() };
+    let record = match read_json::<_, GrantRecord>(kv, &grant_key(&user, &grant)).await {
+        Ok(Some(r)) if r.active(now) && (any || r.client_id == client_id) => r,
+        Ok(_) => return inactive(),
+        Err(()) => return kv_error(),
+    };
+    let (scope, iat, exp, kind) = match claims {
+        Some(c) => {
+            if revoked_here(&grant, now) {
+                return inactive();
+            }
+            let (iat, exp) = access_token::times(&keys.access, token).unwrap_or((now, now));
+            (c.scope, iat, exp, "Bearer")
+        }
+        None => {
+            let Some(t) = RefreshToken::decode(&keys.refresh, token) else { return inactive() };
+            let own = match t.record_key() {
+                None => {
+                    Some(Issued { at: record.created, scope: record.scope.clone(), expires: record.refresh_expires })
+                }
+                Some(k) => match read_json::<_, Issued>(kv, &k).await {
+                    Ok(r) => r,
+                    Err(()) => return kv_error(),
+                },
+            };
+            let used = match kv.get(&t.successor_key()).await {
+                Ok(v) => v.is_some(),
+                Err(_) => return kv_error(),
+            };
+            match own {
+                Some(o) if !used && o.expires > now => (o.scope, o.at, o.expires, "refresh_token"),
+                _ => return inactive(),
+            }
+        }
+    };
+    Reply::json(
+        200,
+        &json!({
+            "active": true,
+            "scope": scope,
+            "client_id": record.client_id,
+            "sub": record.user.id,
+            "aud": record.resource,
+            "iss": origin,
+            "exp": exp,
+            "iat": iat,
+            "token_type": kind,
+        }),
+    )
+    .with_header("cache-control", "no-store")
+}
