@@ -13,7 +13,7 @@ import { ROOT, startWithStandin } from '../support/worker.mjs';
 import { DEFAULT_USER } from '../support/discord-standin.mjs';
 import { CALLBACK, browse } from '../support/oauth.mjs';
 
-const TOOLS = ['echo', 'add', 'get_time', 'server_info', 'hello', 'whoami'];
+const TOOLS = ['echo', 'add', 'get_time', 'server_info', 'hello', 'whoami', 'discord_guilds'];
 
 function runPython(args) {
   return new Promise((resolve) => {
@@ -120,6 +120,18 @@ describe('official SDK clients, logging in with OAuth through the Discord stand-
       assert.deepEqual(done.completion.values, ['cursor']);
       await client.setLoggingLevel('warning');
       await client.ping();
+
+      // The access token stops working (as when it expires): the SDK refreshes with its
+      // refresh token, stores the rotated one, and the call goes through.
+      const before = provider.saved.refresh_token;
+      assert.match(before, /^mcpr1\./);
+      provider.saved = { ...provider.saved, access_token: 'no-longer-valid' };
+      const again = await client.callTool({ name: 'echo', arguments: { message: 'after refresh' } });
+      assert.equal(again.structuredContent.message, 'after refresh');
+      assert.notEqual(provider.saved.refresh_token, before, 'rotated refresh token saved');
+      assert.notEqual(provider.saved.access_token, 'no-longer-valid');
+      const refreshes = d.requests.filter((r) => r.path === '/api/oauth2/token').length;
+      assert.equal(refreshes, 1, 'refreshing our token never calls Discord');
     } finally {
       await client.close();
     }
@@ -140,7 +152,8 @@ describe('official SDK clients, logging in with OAuth through the Discord stand-
       assert.equal(out.consentNamedClient, true);
       assert.equal(out.whoami.id, DEFAULT_USER.id);
       assert.equal(out.whoami.email, null, 'email only with the email scope');
-      for (const t of TOOLS) assert.equal(out.calls[t].isError, false, t);
+      assert.deepEqual(Object.keys(out.calls), TOOLS.filter((t) => t !== 'discord_guilds'), 'every tool its scope allows');
+      for (const t of Object.keys(out.calls)) assert.equal(out.calls[t].isError, false, t);
       assert.deepEqual(out.invalidCall, { isError: true, text: 'Invalid arguments for `add`: argument `b`: is required (a number)' });
       assert.deepEqual(out.resources, ['guide://connect', 'guide://tools']);
       assert.match(out.resourceText, /Server URL: `http:\/\/127\.0\.0\.1:\d+\/mcp`/);

@@ -108,7 +108,7 @@ describe('MCP over streamable HTTP', () => {
     assert.equal(d.result._meta['io.modelcontextprotocol/serverInfo'].name, 'mcp-oauth-worker');
 
     const list = await (await modern('tools/list')).json();
-    assert.deepEqual(list.result.tools.map((t) => t.name), ['echo', 'add', 'get_time', 'server_info', 'hello', 'whoami']);
+    assert.deepEqual(list.result.tools.map((t) => t.name), ['echo', 'add', 'get_time', 'server_info', 'hello', 'whoami', 'discord_guilds']);
     assert.equal(list.result.ttlMs, 300000);
     assert.equal(list.result.cacheScope, 'public');
     for (const t of list.result.tools) {

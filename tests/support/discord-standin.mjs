@@ -75,6 +75,7 @@ export async function startStandin(options = {}) {
   const revokedGrants = new Set();
   const requests = [];
   const failures = []; // queued { endpoint, kind, status?, delayMs? }
+  let accessTtl = ACCESS_TTL_S; // seconds; tests shorten it to exercise expiry
 
   function send(res, status, body, headers = {}) {
     const isJson = typeof body !== 'string';
@@ -152,9 +153,9 @@ export async function startStandin(options = {}) {
   function issueTokens(scope, grant) {
     const access = token();
     const refresh = token();
-    accessTokens.set(access, { scope, grant, expires: Date.now() + ACCESS_TTL_S * 1000 });
+    accessTokens.set(access, { scope, grant, expires: Date.now() + accessTtl * 1000 });
     refreshTokens.set(refresh, { scope, grant });
-    return { access_token: access, token_type: 'Bearer', expires_in: ACCESS_TTL_S, refresh_token: refresh, scope: scope.join(' ') };
+    return { access_token: access, token_type: 'Bearer', expires_in: accessTtl, refresh_token: refresh, scope: scope.join(' ') };
   }
 
   function authorizeRequest(params) {
@@ -326,9 +327,11 @@ export async function startStandin(options = {}) {
      *  rate_limit | server_error | invalid_grant | invalid_client | unauthorized | hang | delay. */
     fail(endpoint, kind, extra = {}) { failures.push({ endpoint, kind, ...extra }); },
     setUser(u) { user = { ...DEFAULT_USER, ...u }; },
+    /** Lifetime in seconds of access tokens issued from now on (0: already expired). */
+    setAccessTtl(seconds) { accessTtl = seconds; },
     /** Tokens issued so far that are still usable (not revoked). */
     liveGrants() { return new Set([...accessTokens.values()].map((e) => e.grant).filter((g) => !revokedGrants.has(g))); },
-    reset() { requests.length = 0; failures.length = 0; codes.clear(); accessTokens.clear(); refreshTokens.clear(); revokedGrants.clear(); user = { ...DEFAULT_USER, ...(options.user ?? {}) }; },
+    reset() { accessTtl = ACCESS_TTL_S; requests.length = 0; failures.length = 0; codes.clear(); accessTokens.clear(); refreshTokens.clear(); revokedGrants.clear(); user = { ...DEFAULT_USER, ...(options.user ?? {}) }; },
     close() {
       server.closeAllConnections?.();
       return new Promise((r) => server.close(() => r()));
