@@ -466,4 +466,44 @@ mod tests {
         let kv = cfg.problems().iter().find(|p| p.name == KV_BINDING).expect("kv problem");
         assert!(kv.fix().contains("wrangler kv namespace create"));
     }
+
+    #[test]
+    fn lifecycle_settings_policy_and_rotation() {
+        let cfg = load(&full());
+        assert_eq!(cfg.refresh_token_ttl, 30 * 24 * 3600);
+        assert!(!cfg.has_policy());
+        let mut p = full();
+        p.extend([
+            ("REFRESH_TOKEN_TTL", "7200"),
+            ("ALLOWED_DISCORD_USERS", " 80351110224678912 ,123"),
+            ("ALLOWED_DISCORD_GUILDS", "1000000000000000002"),
+            ("SECRET_KEY_PREVIOUS", "p".repeat(40).leak()),
+        ]);
+        let cfg = load(&p);
+        assert!(cfg.is_complete(), "{:?}", cfg.problems());
+        assert_eq!(cfg.refresh_token_ttl, 7200);
+        assert_eq!(cfg.allowed_users, ["80351110224678912", "123"]);
+        assert_eq!(cfg.allowed_guilds, ["1000000000000000002"]);
+        assert!(cfg.has_policy());
+        // The previous key verifies; the current one signs.
+        let rotating = cfg.key(crate::keys::SESSION).unwrap();
+        let old = crate::keys::Key::derive(&"p".repeat(40), crate::keys::SESSION);
+        assert!(rotating.verify(b"x", &old.sign(b"x")));
+        assert_eq!(rotating.sign(b"x"), crate::keys::Key::derive(KEY, crate::keys::SESSION).sign(b"x"));
+
+        for (name, value) in [
+            ("REFRESH_TOKEN_TTL", "59"),
+            ("REFRESH_TOKEN_TTL", "99999999"),
+            ("ALLOWED_DISCORD_USERS", "nelly"),
+            ("ALLOWED_DISCORD_GUILDS", "1,x"),
+            ("SECRET_KEY_PREVIOUS", "tiny-key"),
+            ("OAUTH_CLIENTS", "[{]"),
+        ] {
+            let mut p = full();
+            p.push((name, value));
+            let cfg = load(&p);
+            assert_eq!(cfg.problems().iter().map(|p| p.name).collect::<Vec<_>>(), [name], "{name}={value}");
+            assert!(!cfg.problems()[0].describe().contains(value) || value.len() < 3, "never quoted");
+        }
+    }
 }

@@ -498,3 +498,165 @@ pub async fn introspect<P: Platform>(req: &RequestInfo, cfg: &Config, keys: &Aut
     )
     .with_header("cache-control", "no-store")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Body;
+    use crate::oauth::authorize::{client_hash, Pending};
+    use crate::oauth::grant::Code;
+    use crate::platform::{FetchError, Inbound, Outbound};
+    use crate::store::{block_on, MemoryStore};
+    use serde_json::Value;
+    use std::cell::RefCell;
+
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    const ORIGIN: &str = "https://mcp.example";
+
+    /// KV in memory; outbound calls recorded and answered 200 (Discord's revoke).
+    #[derive(Default)]
+    struct Fake {
+        kv: MemoryStore,
+        sent: RefCell<Vec<String>>,
+    }
+
+    impl Platform for Fake {
+        type Kv = MemoryStore;
+        fn kv(&self) -> Option<&MemoryStore> {
+            Some(&self.kv)
+        }
+        async fn fetch(&self, out: Outbound) -> Result<Inbound, FetchError> {
+            self.sent.borrow_mut().push(out.url);
+            Ok(Inbound { status: 200, headers: vec![], body: b"{}".to_vec() })
+        }
+    }
+
+    fn cfg() -> Config {
+        Config::load(
+            |n| match n {
+                "DISCORD_CLIENT_ID" => Some("1".into()),
+                "DISCORD_CLIENT_SECRET" => Some("2".into()),
+                "SECRET_KEY" => Some("k".repeat(40)),
+                _ => None,
+            },
+            true,
+        )
+    }
+
+    fn post(fake: &Fake, path: &str, body: &str, now: i64) -> (u16, Value) {
+        let cfg = cfg();
+        let secrets = cfg.secrets().unwrap();
+        let keys = AuthKeys::new(&secrets);
+        let url = url::Url::parse(ORIGIN).unwrap().join(path).unwrap();
+        let req =
+            RequestInfo::new("POST", url, vec![("content-type".into(), "application/x-www-form-urlencoded".into())])
+                .with_body(Body::Bytes(body.as_bytes().to_vec()))
+                .with_now(now as u64 * 1000);
+        let reply = block_on(async {
+            match path {
+                "/token" => token(&req, &cfg, &secrets, &keys, fake).await,
+                _ => revoke(&req, &cfg, &secrets, &keys, fake).await,
+            }
+        });
+        (reply.status, serde_json::from_str(&reply.body).unwrap_or(Value::Null))
+    }
+
+    /// A registered public client and a code for it, as `/redirect` would issue.
+    fn client_and_code(now: i64) -> (String, String) {
+        let cfg = cfg();
+        let keys = AuthKeys::new(&cfg.secrets().unwrap());
+        let c = crate::oauth::client::register(
+            &serde_json::json!({"redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "none", "grant_types": ["authorization_code", "refresh_token"]}),
+            now,
+        )
+        .unwrap();
+        let id = crate::oauth::client::client_id(&keys.client_id, &c).unwrap();
+        let p = Pending {
+            client: client_hash(&id),
+            redirect_uri: "http://127.0.0.1/cb".into(),
+            challenge: CHALLENGE.into(),
+            state: None,
+            scope: "mcp profile".into(),
+            resource: format!("{ORIGIN}/mcp"),
+            expires: now + 600,
+            nonce: "n".into(),
+            client_name: None,
+        };
+        let user = Profile { id: "42".into(), username: "n".into(), global_name: None, avatar_url: None, email: None };
+        let mut code = Code::new(&p, user, now, "AAAAAAAAAAAAAAAAAAAAAA".into());
+        let stored =
+            StoredTokens { access_token: "d-at".into(), refresh_token: Some("d-rt".into()), expires_at: now + 600 };
+        code.discord = stored.seal(&keys.discord, &code.jti);
+        (id, code.seal(&keys.code).unwrap())
+    }
+
+    fn enc(s: &str) -> String {
+        url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    }
+
+    #[test]
+    fn redeem_rotate_retry_reuse_replay() {
+        let fake = Fake::default();
+        let now = 1_785_240_000;
+        let (id, code) = client_and_code(now);
+        let redeem = format!(
+            "grant_type=authorization_code&client_id={}&code={}&code_verifier={VERIFIER}",
+            enc(&id),
+            enc(&code)
+        );
+        let (status, first) = post(&fake, "/token", &redeem, now);
+        assert_eq!(status, 200, "{first}");
+        assert_eq!(fake.kv.entries.borrow().len(), 1, "one write per login: the grant");
+        let rt0 = first["refresh_token"].as_str().unwrap().to_string();
+        let refresh = |rt: &str, at: i64| {
+            post(
+                &fake,
+                "/token",
+                &format!("grant_type=refresh_token&client_id={}&refresh_token={}", enc(&id), enc(rt)),
+                at,
+            )
+        };
+        let (_, a) = refresh(&rt0, now + 1);
+        let rt1 = a["refresh_token"].as_str().unwrap().to_string();
+        assert_eq!(refresh(&rt0, now + 1 + refresh::GRACE_SECONDS).1["refresh_token"], rt1.as_str(), "grace");
+        let (_, b) = refresh(&rt1, now + 20);
+        let rt2 = b["refresh_token"].as_str().unwrap().to_string();
+        assert_eq!(fake.kv.entries.borrow().len(), 3, "grant and one record per successor");
+
+        // rt0 again: its successor was used. The grant ends, Discord is told, rt2 stops.
+        let (status, reuse) = refresh(&rt0, now + 21);
+        assert_eq!((status, reuse["error"].as_str()), (400, Some("invalid_grant")));
+        assert_eq!(fake.sent.borrow().as_slice(), ["https://discord.com/api/oauth2/token/revoke"]);
+        assert_eq!(refresh(&rt2, now + 22).1["error"], "invalid_grant");
+        assert!(revoked_here("AAAAAAAAAAAAAAAAAAAAAA", now + 22));
+
+        // The code again: already used (its grant exists, revoked), and nothing more is sent.
+        let (status, replay) = post(&fake, "/token", &redeem, now + 23);
+        assert_eq!(status, 400);
+        assert!(replay["error_description"].as_str().unwrap().contains("already used"));
+        assert_eq!(fake.sent.borrow().len(), 1);
+    }
+
+    #[test]
+    fn revocation_answers_200_for_anything_and_ends_only_own_grants() {
+        let fake = Fake::default();
+        let now = 1_785_240_000;
+        let (id, code) = client_and_code(now);
+        let redeem = format!(
+            "grant_type=authorization_code&client_id={}&code={}&code_verifier={VERIFIER}",
+            enc(&id),
+            enc(&code)
+        );
+        let rt = post(&fake, "/token", &redeem, now).1["refresh_token"].as_str().unwrap().to_string();
+        assert_eq!(post(&fake, "/revoke", &format!("client_id={}&token=junk", enc(&id)), now).0, 200);
+        assert!(fake.sent.borrow().is_empty());
+        assert_eq!(post(&fake, "/revoke", "token=junk", now).0, 401, "client authentication first");
+        assert_eq!(post(&fake, "/revoke", &format!("client_id={}&token={}", enc(&id), enc(&rt)), now).0, 200);
+        assert_eq!(fake.sent.borrow().len(), 1, "Discord revoke");
+        let record = fake.kv.entries.borrow().values().next().unwrap().0.clone();
+        let g: GrantRecord = serde_json::from_str(&record).unwrap();
+        assert_eq!(g.revoked.unwrap().reason, "revoked by the client");
+        assert_eq!(g.discord, None);
+    }
+}

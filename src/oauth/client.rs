@@ -452,4 +452,104 @@ mod tests {
         assert!(id.len() < MAX_CLIENT_ID);
         assert_eq!(open_client_id(&key(), &id).unwrap().redirect_uris.len(), 10);
     }
+
+    #[test]
+    fn configured_clients_are_validated_and_hash_their_secret() {
+        let hash: String = {
+            use sha2::{Digest, Sha256};
+            Sha256::digest(b"s3cret").iter().map(|b| format!("{b:02x}")).collect()
+        };
+        let raw = json!([
+            { "client_id": "ops", "client_secret_hash": format!("sha256:{hash}"), "redirect_uris": ["https://ops.example/cb"], "client_name": "Ops", "introspection": true },
+            { "client_id": "cli", "client_secret_hash": "none", "redirect_uris": ["http://127.0.0.1/cb"] }
+        ])
+        .to_string();
+        let list = parse_configured(&raw).unwrap();
+        assert_eq!(list[0].0, "ops");
+        let Kind::Configured { secret_sha256: Some(h), introspect_any: true } = &list[0].1.kind else {
+            panic!("ops is confidential and may introspect")
+        };
+        assert!(configured_secret_valid(h, "s3cret"));
+        assert!(!configured_secret_valid(h, "s3creT"));
+        assert_eq!(list[1].1.kind, Kind::Configured { secret_sha256: None, introspect_any: false });
+        assert_eq!(list[1].1.auth_method, AuthMethod::None);
+        assert!(list.iter().all(|(_, c)| c.refresh));
+
+        let bad = |v: Value| parse_configured(&v.to_string()).unwrap_err();
+        assert!(parse_configured("{").is_err());
+        assert!(bad(json!({})).contains("JSON array"));
+        assert!(bad(json!([{ "client_secret_hash": "none", "redirect_uris": ["http://127.0.0.1/cb"] }]))
+            .contains("client_id is required"));
+        assert!(bad(json!([{ "client_id": "https://x.example/c", "client_secret_hash": "none", "redirect_uris": ["http://127.0.0.1/cb"] }])).contains("not a URL"));
+        assert!(bad(
+            json!([{ "client_id": "mcpc1.x", "client_secret_hash": "none", "redirect_uris": ["http://127.0.0.1/cb"] }])
+        )
+        .contains("mcpc1."));
+        assert!(bad(json!([{ "client_id": "a", "redirect_uris": ["http://127.0.0.1/cb"] }]))
+            .contains("client_secret_hash is required"));
+        assert!(bad(
+            json!([{ "client_id": "a", "client_secret_hash": "sha256:abc", "redirect_uris": ["http://127.0.0.1/cb"] }])
+        )
+        .contains("64 hex"));
+        assert!(bad(json!([{ "client_id": "a", "client_secret_hash": "none", "redirect_uris": ["javascript:x"] }]))
+            .starts_with("entry 0:"));
+        let twice = json!([
+            { "client_id": "a", "client_secret_hash": "none", "redirect_uris": ["http://127.0.0.1/cb"] },
+            { "client_id": "a", "client_secret_hash": "none", "redirect_uris": ["http://127.0.0.1/cb"] }
+        ]);
+        assert_eq!(bad(twice), "entry 1: client_id appears twice");
+    }
+
+    #[test]
+    fn metadata_urls_are_https_with_a_path_and_nothing_tricky() {
+        for good in ["https://app.example/oauth/client.json", "https://app.example/c?v=1"] {
+            assert!(metadata_url(good, false).is_some(), "{good}");
+        }
+        for bad in [
+            "http://app.example/c.json",
+            "https://app.example",
+            "https://app.example/",
+            "https://app.example/a/../c.json",
+            "https://app.example/./c.json",
+            "https://app.example/c.json#x",
+            "https://user:pw@app.example/c.json",
+            "https://APP.example/c.json",
+            "https://127.0.0.1/c.json",
+            "http://127.0.0.1:9/c.json",
+            "ftp://app.example/c.json",
+            "mcpc1.abc",
+        ] {
+            assert!(metadata_url(bad, false).is_none(), "{bad}");
+        }
+        assert!(metadata_url("http://127.0.0.1:9/c.json", true).is_some(), "local development only");
+        assert!(metadata_url("http://app.example/c.json", true).is_none());
+    }
+
+    #[test]
+    fn metadata_documents_must_name_themselves_and_use_no_secret() {
+        let id = "https://app.example/c.json";
+        let doc = |v: Value| from_metadata_document(id, v.to_string().as_bytes());
+        let c =
+            doc(json!({ "client_id": id, "client_name": "App", "redirect_uris": ["https://app.example/cb"] })).unwrap();
+        assert_eq!(c.kind, Kind::MetadataDocument);
+        assert_eq!(c.auth_method, AuthMethod::None);
+        assert_eq!(c.name.as_deref(), Some("App"));
+        assert!(doc(
+            json!({ "client_id": "https://other.example/c.json", "redirect_uris": ["https://app.example/cb"] })
+        )
+        .unwrap_err()
+        .contains("does not match"));
+        assert!(
+            doc(json!({ "client_id": id, "redirect_uris": ["https://app.example/cb"], "client_secret": "x" })).is_err()
+        );
+        assert!(doc(json!({ "client_id": id, "redirect_uris": ["https://app.example/cb"], "token_endpoint_auth_method": "private_key_jwt" })).is_err());
+        assert!(doc(json!({ "client_id": id })).is_err(), "redirect_uris are required");
+        assert!(doc(json!({ "client_id": id, "redirect_uris": ["javascript:alert(1)"] })).is_err());
+        assert!(from_metadata_document(id, b"not json").is_err());
+        let huge = format!(
+            r#"{{"client_id":"{id}","redirect_uris":["https://app.example/cb"],"pad":"{}"}}"#,
+            "x".repeat(6000)
+        );
+        assert!(from_metadata_document(id, huge.as_bytes()).unwrap_err().contains("larger than"));
+    }
 }

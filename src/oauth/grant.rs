@@ -380,4 +380,56 @@ mod tests {
         assert_eq!(token_hash("abc").len(), 43);
         assert_ne!(token_hash("abc"), token_hash("abd"));
     }
+
+    #[test]
+    fn configured_and_document_clients_authenticate() {
+        use crate::oauth::client::parse_configured;
+        let hash: String = {
+            use sha2::{Digest, Sha256};
+            Sha256::digest(b"pw").iter().map(|b| format!("{b:02x}")).collect()
+        };
+        let configured = parse_configured(
+            &json!([{ "client_id": "ops", "client_secret_hash": format!("sha256:{hash}"), "redirect_uris": ["https://a.example/cb"] }])
+                .to_string(),
+        )
+        .unwrap();
+        let (ik, sk) = (k("id"), k("secret"));
+        let keys = ClientKeys { id: &ik, secret: &sk, configured: &configured, allow_loopback_http: false };
+        let form = |s: &str| Form::parse(s.as_bytes()).unwrap();
+        assert!(authenticate(&form("client_id=ops&client_secret=pw"), None, &keys).is_ok());
+        let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("ops:pw"));
+        assert!(authenticate(&form(""), Some(&basic), &keys).is_ok());
+        assert_eq!(
+            authenticate(&form("client_id=ops&client_secret=no"), None, &keys).unwrap_err().code,
+            "invalid_client"
+        );
+        assert_eq!(authenticate(&form("client_id=ops"), None, &keys).unwrap_err().code, "invalid_client");
+        let doc = "client_id=https%3A%2F%2Fapp.example%2Fc.json";
+        let (_, c) = authenticate(&form(doc), None, &keys).unwrap();
+        assert_eq!(c.kind, Kind::MetadataDocument, "a document client is public");
+        assert!(authenticate(&form("client_id=http%3A%2F%2Fapp.example%2Fc.json"), None, &keys).is_err());
+    }
+
+    #[test]
+    fn grants_end_by_revocation_or_time() {
+        let g = GrantRecord {
+            client_id: "c".into(),
+            client_name: None,
+            scope: "mcp".into(),
+            resource: "https://mcp.example/mcp".into(),
+            user: profile(),
+            created: 100,
+            expires: 200,
+            refresh_expires: 150,
+            discord: Some("sealed".into()),
+            revoked: None,
+        };
+        assert!(g.active(199));
+        assert!(!g.active(200));
+        let t = g.revoke(120, "refresh token reused");
+        assert!(!t.active(121));
+        assert_eq!(t.discord, None, "a tombstone keeps no Discord token");
+        assert_eq!(t.revoked, Some(Revoked { at: 120, reason: "refresh token reused".into() }));
+        assert_eq!(grant_key("1", "g"), "grant:1:g");
+    }
 }
