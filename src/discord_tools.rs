@@ -192,3 +192,166 @@ impl<P: Platform> DiscordUpstream<'_, P> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mcp::version::Version;
+    use crate::oauth::grant::Profile;
+    use crate::platform::{FetchError, Inbound, Outbound};
+    use crate::store::{block_on, MemoryStore, Ops};
+    use std::cell::RefCell;
+
+    const NOW: i64 = 1_785_240_000;
+    const GRANT: &str = "AAAAAAAAAAAAAAAAAAAAAA";
+
+    /// Discord answers in the order queued; every request is recorded by path.
+    #[derive(Default)]
+    struct Fake {
+        kv: MemoryStore,
+        answers: RefCell<Vec<(u16, &'static str)>>,
+        sent: RefCell<Vec<String>>,
+    }
+
+    impl Platform for Fake {
+        type Kv = MemoryStore;
+        fn kv(&self) -> Option<&MemoryStore> {
+            Some(&self.kv)
+        }
+        async fn fetch(&self, out: Outbound) -> Result<Inbound, FetchError> {
+            self.sent.borrow_mut().push(out.url.trim_start_matches("https://discord.com").to_string());
+            let mut queue = self.answers.borrow_mut();
+            if queue.is_empty() {
+                return Err(FetchError::Network);
+            }
+            let (status, body) = queue.remove(0);
+            Ok(Inbound { status, headers: vec![], body: body.as_bytes().to_vec() })
+        }
+    }
+
+    const GUILDS: &str = r#"[{"id":"1","name":"One","owner":true}]"#;
+    const TOKENS: &str =
+        r#"{"access_token":"new-at","refresh_token":"new-rt","expires_in":604800,"token_type":"Bearer"}"#;
+
+    fn setup(expires_at: i64) -> (Fake, Config) {
+        let cfg = Config::load(
+            |n| match n {
+                "DISCORD_CLIENT_ID" => Some("1".into()),
+                "DISCORD_CLIENT_SECRET" => Some("2".into()),
+                "SECRET_KEY" => Some("k".repeat(40)),
+                _ => None,
+            },
+            true,
+        );
+        let keys = AuthKeys::new(&cfg.secrets().unwrap());
+        let tokens = StoredTokens { access_token: "at".into(), refresh_token: Some("rt".into()), expires_at };
+        let record = GrantRecord {
+            client_id: "c".into(),
+            client_name: None,
+            scope: "mcp guilds".into(),
+            resource: "https://mcp.example/mcp".into(),
+            user: Profile {
+                id: "42".into(),
+                username: String::new(),
+                global_name: None,
+                avatar_url: None,
+                email: None,
+            },
+            created: NOW,
+            expires: NOW + 1000,
+            refresh_expires: NOW + 1000,
+            discord: tokens.seal(&keys.discord, GRANT),
+            revoked: None,
+        };
+        let fake = Fake::default();
+        block_on(fake.kv.put(&grant_key("42", GRANT), &serde_json::to_string(&record).unwrap(), None)).unwrap();
+        fake.kv.take_ops();
+        (fake, cfg)
+    }
+
+    fn run(fake: &Fake, cfg: &Config, at: i64) -> Output {
+        let secrets = cfg.secrets().unwrap();
+        let keys = AuthKeys::new(&secrets);
+        let up = DiscordUpstream { cfg, secrets, keys: &keys, platform: fake };
+        let caller = Caller {
+            user_id: "42".into(),
+            username: String::new(),
+            global_name: None,
+            avatar_url: None,
+            email: None,
+            client_id: "c".into(),
+            scopes: vec!["mcp".into(), "guilds".into()],
+            grant: GRANT.into(),
+        };
+        let mut call = Call::new("https://mcp.example", at as u64 * 1000, Version::V2025_11_25);
+        call.caller = Some(&caller);
+        let args = Map::new();
+        block_on(up.call(crate::tools::DISCORD_GUILDS, &args, &call).unwrap())
+    }
+
+    fn ops(reads: u32, writes: u32) -> Ops {
+        Ops { reads, writes, deletes: 0 }
+    }
+
+    #[test]
+    fn lists_then_caches() {
+        let (fake, cfg) = setup(NOW + 600);
+        fake.answers.borrow_mut().push((200, GUILDS));
+        let out = run(&fake, &cfg, NOW);
+        assert!(!out.is_error);
+        assert_eq!(out.structured.as_ref().unwrap()["guilds"][0]["name"], "One");
+        assert_eq!(fake.kv.take_ops(), ops(3, 1), "uncached");
+        let again = run(&fake, &cfg, NOW + 10);
+        assert_eq!(again.structured.as_ref().unwrap()["cached"], true);
+        assert_eq!(fake.kv.take_ops(), ops(1, 0), "cached");
+        assert_eq!(fake.sent.borrow().as_slice(), ["/api/v10/users/@me/guilds"]);
+        assert!(run(&fake, &cfg, NOW + GUILDS_CACHE_SECONDS).is_error, "stale cache asks Discord (nothing queued)");
+    }
+
+    #[test]
+    fn an_expired_token_is_refreshed_and_stored() {
+        let (fake, cfg) = setup(NOW - 1);
+        fake.answers.borrow_mut().extend([(200, TOKENS), (200, GUILDS)]);
+        assert!(!run(&fake, &cfg, NOW).is_error);
+        assert_eq!(fake.sent.borrow().as_slice(), ["/api/oauth2/token", "/api/v10/users/@me/guilds"]);
+        assert_eq!(fake.kv.take_ops(), ops(3, 2), "expired: refreshed tokens and cache written");
+        let state: DiscordState = serde_json::from_str(&fake.kv.entries.borrow()[&discord_key(GRANT)].0).unwrap();
+        let keys = AuthKeys::new(&cfg.secrets().unwrap());
+        let fresh = StoredTokens::open(&keys.discord, state.tokens.as_deref().unwrap(), GRANT).unwrap();
+        assert_eq!(fresh.access_token, "new-at");
+    }
+
+    #[test]
+    fn a_refused_refresh_marks_the_grant_and_never_loops() {
+        let (fake, cfg) = setup(NOW - 1);
+        fake.answers.borrow_mut().push((400, r#"{"error":"invalid_grant"}"#));
+        let out = run(&fake, &cfg, NOW);
+        assert!(out.is_error);
+        assert!(out.content[0]["text"].as_str().unwrap().contains("Reconnect"));
+        fake.kv.take_ops();
+        let again = run(&fake, &cfg, NOW + 1);
+        assert!(again.is_error);
+        assert_eq!(fake.sent.borrow().len(), 1, "the mark answers without calling Discord");
+        assert_eq!(fake.kv.take_ops(), ops(3, 0), "marked");
+    }
+
+    #[test]
+    fn a_token_discord_ends_early_is_refreshed_once() {
+        let (fake, cfg) = setup(NOW + 600);
+        fake.answers.borrow_mut().extend([(401, "{}"), (200, TOKENS), (200, GUILDS)]);
+        assert!(!run(&fake, &cfg, NOW).is_error);
+        let (fake, cfg) = setup(NOW + 600);
+        fake.answers.borrow_mut().extend([(401, "{}"), (200, TOKENS), (401, "{}")]);
+        assert!(run(&fake, &cfg, NOW).is_error, "still refused after one refresh: give up, marked");
+        assert_eq!(fake.sent.borrow().len(), 3);
+    }
+
+    #[test]
+    fn rate_limits_say_when_to_retry() {
+        let (fake, cfg) = setup(NOW + 600);
+        fake.answers.borrow_mut().push((429, r#"{"message":"slow down","retry_after":2.5,"global":false}"#));
+        let out = run(&fake, &cfg, NOW);
+        assert!(out.is_error);
+        assert_eq!(out.content[0]["text"], "Discord is rate limiting requests; retry in 3 seconds.");
+    }
+}

@@ -44,26 +44,52 @@ pub trait Store {
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
 }
 
-/// An in-memory store for native tests. TTLs are recorded, not enforced.
+/// An in-memory store for native tests. TTLs are recorded, not enforced; every operation is
+/// counted, so tests state the KV cost of each endpoint exactly.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     pub entries: RefCell<BTreeMap<String, (String, Option<u64>)>>,
+    pub ops: std::cell::Cell<Ops>,
+}
+
+/// Operations a [`MemoryStore`] has served.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Ops {
+    pub reads: u32,
+    pub writes: u32,
+    pub deletes: u32,
+}
+
+impl MemoryStore {
+    /// The operations counted since the last call, and a fresh count.
+    pub fn take_ops(&self) -> Ops {
+        self.ops.take()
+    }
+
+    fn count(&self, f: impl FnOnce(&mut Ops)) {
+        let mut o = self.ops.get();
+        f(&mut o);
+        self.ops.set(o);
+    }
 }
 
 impl Store for MemoryStore {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         check_key(key)?;
+        self.count(|o| o.reads += 1);
         Ok(self.entries.borrow().get(key).map(|(v, _)| v.clone()))
     }
 
     async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
         check_key(key)?;
+        self.count(|o| o.writes += 1);
         self.entries.borrow_mut().insert(key.to_string(), (value.to_string(), ttl.map(storage_ttl)));
         Ok(())
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         check_key(key)?;
+        self.count(|o| o.deletes += 1);
         self.entries.borrow_mut().remove(key);
         Ok(())
     }

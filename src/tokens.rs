@@ -506,7 +506,7 @@ mod tests {
     use crate::oauth::authorize::{client_hash, Pending};
     use crate::oauth::grant::Code;
     use crate::platform::{FetchError, Inbound, Outbound};
-    use crate::store::{block_on, MemoryStore};
+    use crate::store::{block_on, MemoryStore, Ops};
     use serde_json::Value;
     use std::cell::RefCell;
 
@@ -605,9 +605,11 @@ mod tests {
             enc(&id),
             enc(&code)
         );
+        let ops = |reads, writes, deletes| Ops { reads, writes, deletes };
         let (status, first) = post(&fake, "/token", &redeem, now);
         assert_eq!(status, 200, "{first}");
         assert_eq!(fake.kv.entries.borrow().len(), 1, "one write per login: the grant");
+        assert_eq!(fake.kv.take_ops(), ops(1, 1, 0), "redeeming a code");
         let rt0 = first["refresh_token"].as_str().unwrap().to_string();
         let refresh = |rt: &str, at: i64| {
             post(
@@ -619,20 +621,25 @@ mod tests {
         };
         let (_, a) = refresh(&rt0, now + 1);
         let rt1 = a["refresh_token"].as_str().unwrap().to_string();
+        assert_eq!(fake.kv.take_ops(), ops(2, 1, 0), "refreshing generation 0");
         assert_eq!(refresh(&rt0, now + 1 + refresh::GRACE_SECONDS).1["refresh_token"], rt1.as_str(), "grace");
+        assert_eq!(fake.kv.take_ops(), ops(3, 0, 0), "a retry of generation 0 writes nothing");
         let (_, b) = refresh(&rt1, now + 20);
         let rt2 = b["refresh_token"].as_str().unwrap().to_string();
+        assert_eq!(fake.kv.take_ops(), ops(3, 1, 0), "refreshing generation 1");
+        assert_eq!(refresh(&rt1, now + 21).1["refresh_token"], rt2.as_str());
+        assert_eq!(fake.kv.take_ops(), ops(4, 0, 0), "a retry of generation 1 writes nothing");
         assert_eq!(fake.kv.entries.borrow().len(), 3, "grant and one record per successor");
 
         // rt0 again: its successor was used. The grant ends, Discord is told, rt2 stops.
-        let (status, reuse) = refresh(&rt0, now + 21);
+        let (status, reuse) = refresh(&rt0, now + 22);
         assert_eq!((status, reuse["error"].as_str()), (400, Some("invalid_grant")));
         assert_eq!(fake.sent.borrow().as_slice(), ["https://discord.com/api/oauth2/token/revoke"]);
-        assert_eq!(refresh(&rt2, now + 22).1["error"], "invalid_grant");
-        assert!(revoked_here("AAAAAAAAAAAAAAAAAAAAAA", now + 22));
+        assert_eq!(refresh(&rt2, now + 23).1["error"], "invalid_grant");
+        assert!(revoked_here("AAAAAAAAAAAAAAAAAAAAAA", now + 23));
 
         // The code again: already used (its grant exists, revoked), and nothing more is sent.
-        let (status, replay) = post(&fake, "/token", &redeem, now + 23);
+        let (status, replay) = post(&fake, "/token", &redeem, now + 24);
         assert_eq!(status, 400);
         assert!(replay["error_description"].as_str().unwrap().contains("already used"));
         assert_eq!(fake.sent.borrow().len(), 1);
@@ -652,8 +659,10 @@ mod tests {
         assert_eq!(post(&fake, "/revoke", &format!("client_id={}&token=junk", enc(&id)), now).0, 200);
         assert!(fake.sent.borrow().is_empty());
         assert_eq!(post(&fake, "/revoke", "token=junk", now).0, 401, "client authentication first");
+        fake.kv.take_ops();
         assert_eq!(post(&fake, "/revoke", &format!("client_id={}&token={}", enc(&id), enc(&rt)), now).0, 200);
         assert_eq!(fake.sent.borrow().len(), 1, "Discord revoke");
+        assert_eq!(fake.kv.take_ops(), Ops { reads: 2, writes: 1, deletes: 2 }, "a revocation");
         let record = fake.kv.entries.borrow().values().next().unwrap().0.clone();
         let g: GrantRecord = serde_json::from_str(&record).unwrap();
         assert_eq!(g.revoked.unwrap().reason, "revoked by the client");
