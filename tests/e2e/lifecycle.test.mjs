@@ -526,3 +526,32 @@ describe('discord_guilds: a tool acting through Discord with the stored token', 
     assert.ok(!ok.isError, 'the next call goes through');
   });
 });
+
+describe('rotating SECRET_KEY with SECRET_KEY_PREVIOUS', () => {
+  test('a redeploy with a new key keeps registrations, tokens and stored Discord tokens; dropping the old key ends them', async () => {
+    const both = await startWithStandin();
+    const { worker: w, standin: d } = both;
+    try {
+      const { client, tokens } = await login(w.url, { scope: 'mcp guilds' });
+      const oldKey = completeBindings(d.url).SECRET_KEY;
+      const newKey = 'rotated-secret-key-9876543210-zyxwvutsrqponm';
+      await w.restart(completeBindings(d.url, { SECRET_KEY: newKey, SECRET_KEY_PREVIOUS: oldKey }));
+      assert.equal((await mcpCall(w.url, tokens.access_token, 'echo', { message: 'x' })).status, 200, 'old access token');
+      const guilds = await (await mcpCall(w.url, tokens.access_token, 'discord_guilds')).json();
+      assert.ok(!guilds.result.isError, 'Discord tokens sealed under the old key still open');
+      const next = await (await refresh(w.url, client.client_id, tokens.refresh_token)).json();
+      assert.ok(next.access_token, 'old refresh token, old client registration');
+      const again = await login(w.url, { client });
+      assert.ok(again.tokens.access_token, 'a client registered before the rotation logs in again');
+
+      await w.restart(completeBindings(d.url, { SECRET_KEY: newKey }));
+      assert.equal((await mcpCall(w.url, next.access_token, 'echo', { message: 'x' })).status, 200, 'signed with the new key');
+      assert.equal((await mcpCall(w.url, tokens.access_token, 'echo', { message: 'x' })).status, 401, 'old key gone');
+      const oldClient = await refresh(w.url, client.client_id, next.refresh_token);
+      assert.equal(oldClient.status, 401);
+      assert.equal((await oldClient.json()).error, 'invalid_client', 'a registration signed with the old key ends with it; the client registers again');
+    } finally {
+      await both.close();
+    }
+  });
+});

@@ -29,7 +29,7 @@ export function completeBindings(discordUrl, extra = {}) {
  * Resolves to { url, mf, kv(), close() }.
  */
 export async function startWorker({ bindings = {}, kv = true, buildDir = 'build', port = 0 } = {}) {
-  const mf = new Miniflare({
+  const options = {
     host: '127.0.0.1',
     port,
     modules: true,
@@ -39,12 +39,18 @@ export async function startWorker({ bindings = {}, kv = true, buildDir = 'build'
     compatibilityDate: COMPATIBILITY_DATE,
     bindings,
     kvNamespaces: kv ? ['OAUTH_KV'] : [],
-  });
+  };
+  const mf = new Miniflare(options);
   const ready = await mf.ready;
   return {
     mf,
     url: ready.origin,
     kv: () => mf.getKVNamespace('OAUTH_KV'),
+    /** Restarts workerd with other bindings (a redeploy): same URL, same KV, fresh isolate. */
+    restart: async (newBindings) => {
+      await mf.setOptions({ ...options, port: Number(new URL(ready.origin).port), bindings: newBindings });
+      await mf.ready;
+    },
     close: () => mf.dispose(),
   };
 }
