@@ -137,37 +137,12 @@ fn health(cfg: &Config) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::{FetchError, Inbound, Outbound};
-    use crate::store::{block_on, MemoryStore};
+    use crate::store::block_on;
+    use crate::testing::{config as cfg, Fake};
     use url::Url;
 
-    /// Natively there is no network: any outbound call fails as a network error.
-    struct Offline(MemoryStore);
-
-    impl Platform for Offline {
-        type Kv = MemoryStore;
-        fn kv(&self) -> Option<&MemoryStore> {
-            Some(&self.0)
-        }
-        async fn fetch(&self, _: Outbound) -> Result<Inbound, FetchError> {
-            Err(FetchError::Network)
-        }
-    }
-
-    fn cfg() -> Config {
-        Config::load(
-            |n| match n {
-                "DISCORD_CLIENT_ID" => Some("1".into()),
-                "DISCORD_CLIENT_SECRET" => Some("2".into()),
-                "SECRET_KEY" => Some("k".repeat(40)),
-                _ => None,
-            },
-            true,
-        )
-    }
-
     fn send(req: RequestInfo) -> Reply {
-        block_on(handle(&req, &cfg(), &Offline(MemoryStore::default())))
+        block_on(handle(&req, &cfg(), &Fake::default()))
     }
 
     fn get(path: &str, accept: &str) -> Reply {
@@ -231,7 +206,7 @@ mod tests {
     fn routes_that_need_secrets_say_which_are_missing() {
         let url = Url::parse("http://127.0.0.1:8787/authorize").unwrap();
         let req = RequestInfo::new("GET", url, vec![("accept".into(), "text/html".into())]);
-        let r = block_on(handle(&req, &Config::load(|_| None, true), &Offline(MemoryStore::default())));
+        let r = block_on(handle(&req, &Config::load(|_| None, true), &Fake::default()));
         assert_eq!(r.status, 500);
         assert!(r.body.contains("npx wrangler secret put SECRET_KEY"));
     }

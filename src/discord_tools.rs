@@ -198,51 +198,18 @@ mod tests {
     use super::*;
     use crate::mcp::version::Version;
     use crate::oauth::grant::Profile;
-    use crate::platform::{FetchError, Inbound, Outbound};
-    use crate::store::{block_on, MemoryStore, Ops};
-    use std::cell::RefCell;
+    use crate::store::{block_on, Ops};
+    use crate::testing::{config, Fake};
 
     const NOW: i64 = 1_785_240_000;
     const GRANT: &str = "AAAAAAAAAAAAAAAAAAAAAA";
-
-    /// Discord answers in the order queued; every request is recorded by path.
-    #[derive(Default)]
-    struct Fake {
-        kv: MemoryStore,
-        answers: RefCell<Vec<(u16, &'static str)>>,
-        sent: RefCell<Vec<String>>,
-    }
-
-    impl Platform for Fake {
-        type Kv = MemoryStore;
-        fn kv(&self) -> Option<&MemoryStore> {
-            Some(&self.kv)
-        }
-        async fn fetch(&self, out: Outbound) -> Result<Inbound, FetchError> {
-            self.sent.borrow_mut().push(out.url.trim_start_matches("https://discord.com").to_string());
-            let mut queue = self.answers.borrow_mut();
-            if queue.is_empty() {
-                return Err(FetchError::Network);
-            }
-            let (status, body) = queue.remove(0);
-            Ok(Inbound { status, headers: vec![], body: body.as_bytes().to_vec() })
-        }
-    }
 
     const GUILDS: &str = r#"[{"id":"1","name":"One","owner":true}]"#;
     const TOKENS: &str =
         r#"{"access_token":"new-at","refresh_token":"new-rt","expires_in":604800,"token_type":"Bearer"}"#;
 
     fn setup(expires_at: i64) -> (Fake, Config) {
-        let cfg = Config::load(
-            |n| match n {
-                "DISCORD_CLIENT_ID" => Some("1".into()),
-                "DISCORD_CLIENT_SECRET" => Some("2".into()),
-                "SECRET_KEY" => Some("k".repeat(40)),
-                _ => None,
-            },
-            true,
-        );
+        let cfg = config();
         let keys = AuthKeys::new(&cfg.secrets().unwrap());
         let tokens = StoredTokens { access_token: "at".into(), refresh_token: Some("rt".into()), expires_at };
         let record = GrantRecord {
@@ -304,7 +271,7 @@ mod tests {
         let again = run(&fake, &cfg, NOW + 10);
         assert_eq!(again.structured.as_ref().unwrap()["cached"], true);
         assert_eq!(fake.kv.take_ops(), ops(1, 0), "cached");
-        assert_eq!(fake.sent.borrow().as_slice(), ["/api/v10/users/@me/guilds"]);
+        assert_eq!(fake.sent.borrow().as_slice(), ["https://discord.com/api/v10/users/@me/guilds"]);
         assert!(run(&fake, &cfg, NOW + GUILDS_CACHE_SECONDS).is_error, "stale cache asks Discord (nothing queued)");
     }
 
@@ -313,7 +280,10 @@ mod tests {
         let (fake, cfg) = setup(NOW - 1);
         fake.answers.borrow_mut().extend([(200, TOKENS), (200, GUILDS)]);
         assert!(!run(&fake, &cfg, NOW).is_error);
-        assert_eq!(fake.sent.borrow().as_slice(), ["/api/oauth2/token", "/api/v10/users/@me/guilds"]);
+        assert_eq!(
+            fake.sent.borrow().as_slice(),
+            ["https://discord.com/api/oauth2/token", "https://discord.com/api/v10/users/@me/guilds"]
+        );
         assert_eq!(fake.kv.take_ops(), ops(3, 2), "expired: refreshed tokens and cache written");
         let state: DiscordState = serde_json::from_str(&fake.kv.entries.borrow()[&discord_key(GRANT)].0).unwrap();
         let keys = AuthKeys::new(&cfg.secrets().unwrap());

@@ -23,6 +23,8 @@ pub mod pages;
 pub mod platform;
 pub mod routes;
 pub mod store;
+#[cfg(test)]
+pub mod testing;
 pub mod tokens;
 pub mod tools;
 

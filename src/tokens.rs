@@ -87,6 +87,15 @@ fn client_keys<'a>(cfg: &'a Config, keys: &'a AuthKeys) -> grant::ClientKeys<'a>
     }
 }
 
+/// What the token, revocation and introspection endpoints share: a form body and an
+/// authenticated client.
+fn client_request(req: &RequestInfo, cfg: &Config, keys: &AuthKeys) -> Result<(Form, String, Client), Reply> {
+    let form = form_request(req)?;
+    let (id, client) =
+        grant::authenticate(&form, req.header("authorization"), &client_keys(cfg, keys)).map_err(|e| e.into_reply())?;
+    Ok((form, id, client))
+}
+
 async fn read_json<S: Store, T: serde::de::DeserializeOwned>(kv: &S, key: &str) -> Result<Option<T>, ()> {
     match kv.get(key).await {
         // A record that does not parse is treated as absent: it cannot authorize anything.
@@ -107,13 +116,9 @@ pub async fn token<P: Platform>(
     keys: &AuthKeys,
     platform: &P,
 ) -> Reply {
-    let form = match form_request(req) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let (client_id, client) = match grant::authenticate(&form, req.header("authorization"), &client_keys(cfg, keys)) {
-        Ok(c) => c,
-        Err(e) => return e.into_reply(),
+    let (form, client_id, client) = match client_request(req, cfg, keys) {
+        Ok(r) => r,
+        Err(reply) => return reply,
     };
     let Some(kv) = platform.kv() else { return kv_error() };
     let cx = Ctx { cfg, secrets, keys, platform, now: now_s(req), origin: req.origin() };
@@ -386,13 +391,9 @@ pub async fn revoke<P: Platform>(
     keys: &AuthKeys,
     platform: &P,
 ) -> Reply {
-    let form = match form_request(req) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let (client_id, _) = match grant::authenticate(&form, req.header("authorization"), &client_keys(cfg, keys)) {
-        Ok(c) => c,
-        Err(e) => return e.into_reply(),
+    let (form, client_id, _) = match client_request(req, cfg, keys) {
+        Ok(r) => r,
+        Err(reply) => return reply,
     };
     let Some(token) = form.get("token") else {
         return OAuthError::invalid_request("token is required").into_reply();
@@ -419,13 +420,9 @@ pub async fn revoke<P: Platform>(
 /// own tokens; a configured client marked `introspection: true` (a resource server) about
 /// any. Everything else is `{"active": false}`.
 pub async fn introspect<P: Platform>(req: &RequestInfo, cfg: &Config, keys: &AuthKeys, platform: &P) -> Reply {
-    let form = match form_request(req) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let (client_id, client) = match grant::authenticate(&form, req.header("authorization"), &client_keys(cfg, keys)) {
-        Ok(c) => c,
-        Err(e) => return e.into_reply(),
+    let (form, client_id, client) = match client_request(req, cfg, keys) {
+        Ok(r) => r,
+        Err(reply) => return reply,
     };
     let confidential = match &client.kind {
         Kind::Configured { secret_sha256, .. } => secret_sha256.is_some(),
@@ -505,44 +502,13 @@ mod tests {
     use crate::http::Body;
     use crate::oauth::authorize::{client_hash, Pending};
     use crate::oauth::grant::Code;
-    use crate::platform::{FetchError, Inbound, Outbound};
-    use crate::store::{block_on, MemoryStore, Ops};
+    use crate::store::{block_on, Ops};
+    use crate::testing::{config as cfg, Fake};
     use serde_json::Value;
-    use std::cell::RefCell;
 
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
     const ORIGIN: &str = "https://mcp.example";
-
-    /// KV in memory; outbound calls recorded and answered 200 (Discord's revoke).
-    #[derive(Default)]
-    struct Fake {
-        kv: MemoryStore,
-        sent: RefCell<Vec<String>>,
-    }
-
-    impl Platform for Fake {
-        type Kv = MemoryStore;
-        fn kv(&self) -> Option<&MemoryStore> {
-            Some(&self.kv)
-        }
-        async fn fetch(&self, out: Outbound) -> Result<Inbound, FetchError> {
-            self.sent.borrow_mut().push(out.url);
-            Ok(Inbound { status: 200, headers: vec![], body: b"{}".to_vec() })
-        }
-    }
-
-    fn cfg() -> Config {
-        Config::load(
-            |n| match n {
-                "DISCORD_CLIENT_ID" => Some("1".into()),
-                "DISCORD_CLIENT_SECRET" => Some("2".into()),
-                "SECRET_KEY" => Some("k".repeat(40)),
-                _ => None,
-            },
-            true,
-        )
-    }
 
     fn post(fake: &Fake, path: &str, body: &str, now: i64) -> (u16, Value) {
         let cfg = cfg();
@@ -634,7 +600,7 @@ mod tests {
         // rt0 again: its successor was used. The grant ends, Discord is told, rt2 stops.
         let (status, reuse) = refresh(&rt0, now + 22);
         assert_eq!((status, reuse["error"].as_str()), (400, Some("invalid_grant")));
-        assert_eq!(fake.sent.borrow().as_slice(), ["https://discord.com/api/oauth2/token/revoke"]);
+        assert_eq!(fake.sent.borrow().as_slice(), ["https://discord.com/api/oauth2/token/revoke"], "(answered or not)");
         assert_eq!(refresh(&rt2, now + 23).1["error"], "invalid_grant");
         assert!(revoked_here("AAAAAAAAAAAAAAAAAAAAAA", now + 23));
 
