@@ -117,6 +117,7 @@ pub fn scope_description(scope: &str) -> &'static str {
         "mcp" => "Use this server's tools as you",
         "profile" => "See your Discord user name, display name and avatar",
         "email" => "See the email address of your Discord account",
+        "guilds" => "See the list of Discord servers you are in (read from Discord on your behalf)",
         _ => "Unknown permission",
     }
 }
@@ -196,6 +197,9 @@ mod tests {
         assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;&quot;&#39;"));
         assert!(page.contains("https://evil.example"));
         assert!(page.contains("See the email address"));
+        for s in crate::oauth::authorize::SCOPES {
+            assert_ne!(scope_description(s), "Unknown permission", "{s} is described");
+        }
         assert!(page.contains("name=\"csrf\" value=\"csrf&lt;\""));
         let unnamed = consent(None, "cursor://anysphere.cursor-retrieval/cb", &["mcp"], "r", "c");
         assert!(unnamed.contains("An unnamed application"));
