@@ -272,6 +272,13 @@ impl Config {
         Some(crate::keys::Key::derive_rotating(current.expose(), previous, purpose))
     }
 
+    /// Whether a refresh may go on for this Discord user under the access policy. Server
+    /// membership can only be checked with Discord, at login; a user list is checked here too,
+    /// so removing someone from it ends their grants at their next refresh.
+    pub fn admits_on_refresh(&self, user: &str) -> bool {
+        !self.has_policy() || !self.allowed_guilds.is_empty() || self.allowed_users.iter().any(|u| u == user)
+    }
+
     /// Whether a Discord access policy is configured.
     pub fn has_policy(&self) -> bool {
         !self.allowed_users.is_empty() || !self.allowed_guilds.is_empty()

@@ -3,8 +3,9 @@
 //!
 //! `discord_guilds`, KV per call: cached, 1 read; uncached, 3 reads and 1 write; with an expired
 //! Discord token, 3 reads and 2 writes (the refreshed tokens too). When Discord refuses the
-//! grant's tokens, the grant is marked (`discord:<grant>`) and later calls answer at once
-//! without calling Discord: no retry loop; the person reconnects by logging in again.
+//! grant's tokens (and no concurrent call stored newer ones), the grant is marked
+//! (`discord:<grant>`) and later calls answer at once without calling Discord: no retry loop;
+//! the person reconnects by logging in again.
 
 use serde_json::{json, Map, Value};
 
@@ -176,7 +177,14 @@ impl<P: Platform> DiscordUpstream<'_, P> {
                 }
                 Ok(fresh)
             }
-            Err(DiscordError::InvalidGrant) | Err(DiscordError::Unexpected(400 | 401)) => {
+            Err(DiscordError::InvalidGrant) => {
+                // Discord rotates its refresh tokens: a concurrent call may have refreshed
+                // first and stored the successor. Use it rather than mark a live grant.
+                if let Ok(Some(current)) = discord_tokens(kv, self.keys, grant, record).await {
+                    if current.access_token != old.access_token && !current.stale(now) {
+                        return Ok(current);
+                    }
+                }
                 self.mark_reconnect(kv, grant, record, now).await;
                 Err(Output::error(RECONNECT))
             }
@@ -323,5 +331,26 @@ mod tests {
         let out = run(&fake, &cfg, NOW);
         assert!(out.is_error);
         assert_eq!(out.content[0]["text"], "Discord is rate limiting requests; retry in 3 seconds.");
+    }
+
+    #[test]
+    fn a_refusal_after_a_concurrent_refresh_uses_the_stored_successor() {
+        let (fake, cfg) = setup(NOW - 1);
+        // Another call refreshed first and stored new tokens; ours is refused by Discord.
+        let keys = AuthKeys::new(&cfg.secrets().unwrap());
+        let newer =
+            StoredTokens { access_token: "newer".into(), refresh_token: Some("rt2".into()), expires_at: NOW + 600 };
+        let state = DiscordState { tokens: newer.seal(&keys.discord, GRANT), reconnect: None };
+        let stored = serde_json::to_string(&state).unwrap();
+        fake.answers.borrow_mut().push((400, r#"{"error":"invalid_grant"}"#));
+        let record: GrantRecord = serde_json::from_str(&fake.kv.entries.borrow()[&grant_key("42", GRANT)].0).unwrap();
+        let up = DiscordUpstream { cfg: &cfg, secrets: cfg.secrets().unwrap(), keys: &keys, platform: &fake };
+        // What this call read before the other one stored its successor.
+        let old = StoredTokens { access_token: "at".into(), refresh_token: Some("rt".into()), expires_at: NOW - 1 };
+        block_on(fake.kv.put(&discord_key(GRANT), &stored, None)).unwrap();
+        let got = block_on(up.refresh(&fake.kv, GRANT, &record, &old, NOW)).ok().unwrap();
+        assert_eq!(got.access_token, "newer");
+        let state: DiscordState = serde_json::from_str(&fake.kv.entries.borrow()[&discord_key(GRANT)].0).unwrap();
+        assert_eq!(state.reconnect, None, "not marked");
     }
 }

@@ -3,8 +3,9 @@
 //! early, [`revoke_grant`]. Thin over [`crate::oauth::refresh`] and [`crate::oauth::grant`];
 //! the KV keys are documented in `docs/storage.md`.
 //!
-//! KV per request: redeeming a code reads 1 key and writes 1 (the grant); a refresh reads 2
-//! or 3 and writes 1 (the successor's record); a revocation reads 1–2, writes 1 and deletes 2.
+//! KV per request (counted by the tests below): redeeming a code reads 1 key and writes 1 (the
+//! grant); a refresh reads 3 or 4 (one more for a retry) and writes 1 (the successor's record);
+//! a revocation reads 2, writes 2 and deletes 2.
 
 use std::cell::RefCell;
 
@@ -202,8 +203,19 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
     if record.client_id != client_id {
         return invalid_grant("the refresh token was issued to another client");
     }
-    if !record.active(cx.now) {
-        return invalid_grant("the grant behind this refresh token was revoked or has ended; log in again");
+    match revoked(kv, &token.grant, &record).await {
+        Ok(false) if record.active(cx.now) => {}
+        Ok(_) => return invalid_grant("the grant behind this refresh token was revoked or has ended; log in again"),
+        Err(()) => return kv_error(),
+    }
+    if !cx.cfg.admits_on_refresh(&record.user.id) {
+        if revoke_grant(cx, kv, &token.user, &token.grant, &record, "no longer admitted by the access policy")
+            .await
+            .is_err()
+        {
+            return kv_error();
+        }
+        return invalid_grant("this Discord account is no longer allowed to use this server");
     }
     let own = match token.record_key() {
         None => Some(Issued { at: record.created, scope: record.scope.clone(), expires: record.refresh_expires }),
@@ -345,6 +357,21 @@ pub fn guilds_key(grant: &str) -> String {
     format!("guilds:{grant}")
 }
 
+/// `revoked:<grant>`: written by every revocation, never by a redemption, so a replayed code
+/// redeemed at an edge location that has not yet seen the tombstone cannot bring the grant
+/// back: refresh and introspection read it.
+pub fn revoked_key(grant: &str) -> String {
+    format!("revoked:{grant}")
+}
+
+/// Whether the grant was revoked, by its tombstone or its separate mark.
+async fn revoked<S: Store>(kv: &S, grant: &str, record: &GrantRecord) -> Result<bool, ()> {
+    if record.revoked.is_some() {
+        return Ok(true);
+    }
+    kv.get(&revoked_key(grant)).await.map(|v| v.is_some()).map_err(|_| ())
+}
+
 /// Ends a grant: a tombstone replaces its record (so its refresh tokens, and a replay of its
 /// code, find it revoked), its refreshed Discord tokens and cache go, this isolate stops its
 /// access tokens at once, and Discord is told to revoke the authorization behind it. Only the
@@ -359,7 +386,10 @@ async fn revoke_grant<P: Platform>(
 ) -> Result<(), ()> {
     let upstream = discord_tokens(kv, cx.keys, grant, record).await.ok().flatten();
     let tombstone = serde_json::to_string(&record.revoke(cx.now, reason)).map_err(|_| ())?;
-    kv.put(&grant_key(user, grant), &tombstone, Some(ttl_until(record.expires, cx.now))).await.map_err(|_| ())?;
+    let ttl = Some(ttl_until(record.expires, cx.now));
+    kv.put(&revoked_key(grant), reason, ttl).await.map_err(|_| ())?;
+    // The tombstone drops the sealed Discord tokens; the mark above is what refresh relies on.
+    let _ = kv.put(&grant_key(user, grant), &tombstone, ttl).await;
     remember_revoked(grant, cx.now + cx.cfg.access_token_ttl + access_token::LEEWAY_SECONDS, cx.now);
     let _ = kv.delete(&discord_key(grant)).await;
     let _ = kv.delete(&guilds_key(grant)).await;
@@ -382,8 +412,9 @@ fn locate(keys: &AuthKeys, origin: &str, token: &str, now: i64) -> Option<(Strin
 
 /// `POST /revoke` (RFC 7009). Either token ends the whole grant: an access token cannot be
 /// revoked alone without a KV read on every MCP request, and a client that revokes is
-/// logging out. Tokens that are unknown, malformed or another client's answer `200` and
-/// change nothing (§2.2), so revocation cannot be used to probe tokens.
+/// logging out. Unknown and malformed tokens answer `200` and change nothing (§2.2). So does
+/// another client's token: §2.1 has the server refuse it, but an error would confirm to the
+/// caller that a token it should not hold is live, so it is treated as invalid instead.
 pub async fn revoke<P: Platform>(
     req: &RequestInfo,
     cfg: &Config,
@@ -450,13 +481,18 @@ pub async fn introspect<P: Platform>(req: &RequestInfo, cfg: &Config, keys: &Aut
         Ok(_) => return inactive(),
         Err(()) => return kv_error(),
     };
+    match revoked(kv, &grant, &record).await {
+        Ok(false) => {}
+        Ok(true) => return inactive(),
+        Err(()) => return kv_error(),
+    }
     let (scope, iat, exp, kind) = match claims {
         Some(c) => {
             if revoked_here(&grant, now) {
                 return inactive();
             }
             let (iat, exp) = access_token::times(&keys.access, token).unwrap_or((now, now));
-            (c.scope, iat, exp, "Bearer")
+            (c.scope, iat, exp, Some("Bearer"))
         }
         None => {
             let Some(t) = RefreshToken::decode(&keys.refresh, token) else { return inactive() };
@@ -474,26 +510,26 @@ pub async fn introspect<P: Platform>(req: &RequestInfo, cfg: &Config, keys: &Aut
                 Err(_) => return kv_error(),
             };
             match own {
-                Some(o) if !used && o.expires > now => (o.scope, o.at, o.expires, "refresh_token"),
+                // RFC 6749 §7.1 names no type for refresh tokens: `token_type` is left out.
+                Some(o) if !used && o.expires > now => (o.scope, o.at, o.expires, None),
                 _ => return inactive(),
             }
         }
     };
-    Reply::json(
-        200,
-        &json!({
-            "active": true,
-            "scope": scope,
-            "client_id": record.client_id,
-            "sub": record.user.id,
-            "aud": record.resource,
-            "iss": origin,
-            "exp": exp,
-            "iat": iat,
-            "token_type": kind,
-        }),
-    )
-    .with_header("cache-control", "no-store")
+    let mut body = json!({
+        "active": true,
+        "scope": scope,
+        "client_id": record.client_id,
+        "sub": record.user.id,
+        "aud": record.resource,
+        "iss": origin,
+        "exp": exp,
+        "iat": iat,
+    });
+    if let Some(kind) = kind {
+        body["token_type"] = json!(kind);
+    }
+    Reply::json(200, &body).with_header("cache-control", "no-store")
 }
 
 #[cfg(test)]
@@ -587,15 +623,16 @@ mod tests {
         };
         let (_, a) = refresh(&rt0, now + 1);
         let rt1 = a["refresh_token"].as_str().unwrap().to_string();
-        assert_eq!(fake.kv.take_ops(), ops(2, 1, 0), "refreshing generation 0");
+        assert_eq!(fake.kv.take_ops(), ops(3, 1, 0), "refreshing generation 0");
         assert_eq!(refresh(&rt0, now + 1 + refresh::GRACE_SECONDS).1["refresh_token"], rt1.as_str(), "grace");
-        assert_eq!(fake.kv.take_ops(), ops(3, 0, 0), "a retry of generation 0 writes nothing");
+        assert_eq!(fake.kv.take_ops(), ops(4, 0, 0), "a retry of generation 0 writes nothing");
         let (_, b) = refresh(&rt1, now + 20);
         let rt2 = b["refresh_token"].as_str().unwrap().to_string();
-        assert_eq!(fake.kv.take_ops(), ops(3, 1, 0), "refreshing generation 1");
+        assert_eq!(fake.kv.take_ops(), ops(4, 1, 0), "refreshing generation 1");
         assert_eq!(refresh(&rt1, now + 21).1["refresh_token"], rt2.as_str());
-        assert_eq!(fake.kv.take_ops(), ops(4, 0, 0), "a retry of generation 1 writes nothing");
+        assert_eq!(fake.kv.take_ops(), ops(5, 0, 0), "a retry of generation 1 writes nothing");
         assert_eq!(fake.kv.entries.borrow().len(), 3, "grant and one record per successor");
+        assert!(!fake.kv.entries.borrow().contains_key(&revoked_key("AAAAAAAAAAAAAAAAAAAAAA")));
 
         // rt0 again: its successor was used. The grant ends, Discord is told, rt2 stops.
         let (status, reuse) = refresh(&rt0, now + 22);
@@ -628,10 +665,40 @@ mod tests {
         fake.kv.take_ops();
         assert_eq!(post(&fake, "/revoke", &format!("client_id={}&token={}", enc(&id), enc(&rt)), now).0, 200);
         assert_eq!(fake.sent.borrow().len(), 1, "Discord revoke");
-        assert_eq!(fake.kv.take_ops(), Ops { reads: 2, writes: 1, deletes: 2 }, "a revocation");
+        assert_eq!(fake.kv.take_ops(), Ops { reads: 2, writes: 2, deletes: 2 }, "a revocation");
         let record = fake.kv.entries.borrow().values().next().unwrap().0.clone();
         let g: GrantRecord = serde_json::from_str(&record).unwrap();
         assert_eq!(g.revoked.unwrap().reason, "revoked by the client");
         assert_eq!(g.discord, None);
+    }
+
+    #[test]
+    fn a_code_replayed_where_the_revocation_is_not_yet_visible_cannot_revive_the_grant() {
+        let now = 1_785_240_000;
+        let (id, code) = client_and_code(now);
+        let redeem = format!(
+            "grant_type=authorization_code&client_id={}&code={}&code_verifier={VERIFIER}",
+            enc(&id),
+            enc(&code)
+        );
+        let here = Fake::default();
+        let rt = post(&here, "/token", &redeem, now).1["refresh_token"].as_str().unwrap().to_string();
+        assert_eq!(post(&here, "/revoke", &format!("client_id={}&token={}", enc(&id), enc(&rt)), now + 1).0, 200);
+        // Another location, whose KV has seen neither the grant nor its revocation, redeems the
+        // same code; KV then converges with that active record written last.
+        let there = Fake::default();
+        let (status, revived) = post(&there, "/token", &redeem, now + 2);
+        assert_eq!(status, 200);
+        let key = grant_key("42", "AAAAAAAAAAAAAAAAAAAAAA");
+        let active = there.kv.entries.borrow()[&key].clone();
+        here.kv.entries.borrow_mut().insert(key, active);
+        let rt2 = revived["refresh_token"].as_str().unwrap();
+        let again = post(
+            &here,
+            "/token",
+            &format!("grant_type=refresh_token&client_id={}&refresh_token={}", enc(&id), enc(rt2)),
+            now + 3,
+        );
+        assert_eq!(again.1["error"], "invalid_grant", "the revocation mark outlives the overwrite");
     }
 }

@@ -146,8 +146,12 @@ pub fn authenticate(
                 .map_err(|_| invalid("malformed Basic credentials"))?;
             let text = String::from_utf8(raw).map_err(|_| invalid("malformed Basic credentials"))?;
             let (id, secret) = text.split_once(':').ok_or_else(|| invalid("malformed Basic credentials"))?;
-            let dec =
-                |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+            // Form-decoding, with a literal `&` kept (it cannot split one value).
+            let dec = |s: &str| {
+                url::form_urlencoded::parse(format!("x={}", s.replace('&', "%26")).as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+            };
             Some((dec(id).unwrap_or_default(), dec(secret).unwrap_or_default()))
         }
         _ => None,
@@ -201,10 +205,10 @@ pub fn redeem(code_key: &Key, form: &Form, client_id: &str, now: i64) -> Result<
     if form.get("redirect_uri").is_some_and(|r| r != code.redirect_uri) {
         return Err(grant("redirect_uri differs from the one in the authorization request"));
     }
-    if form
-        .get("resource")
-        .is_some_and(|r| r != code.resource && format!("{r}/") != code.resource && r != format!("{}/", code.resource))
-    {
+    let origin = code.resource.strip_suffix("/mcp").unwrap_or(&code.resource);
+    if form.get("resource").is_some_and(|r| {
+        super::authorize::canonical_resource(origin, Some(r)).as_deref() != Some(code.resource.as_str())
+    }) {
         return Err(OAuthError::new("invalid_target", "resource differs from the one in the authorization request"));
     }
     let verifier =

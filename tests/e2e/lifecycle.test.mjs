@@ -104,17 +104,20 @@ describe('refresh tokens', () => {
     const { client, tokens } = await login(w.url, { scope: 'mcp profile email' });
     const narrowed = await (await refresh(w.url, client.client_id, tokens.refresh_token, { scope: 'mcp' })).json();
     assert.equal(narrowed.scope, 'mcp');
-    const wider = await refresh(w.url, client.client_id, narrowed.refresh_token, { scope: 'mcp email' });
-    assert.equal((await wider.json()).error, 'invalid_scope', 'the narrowed scope sticks to the successor');
+    assert.equal((await mcpCall(w.url, narrowed.access_token, 'whoami')).status, 403, 'the access token is narrowed');
+    const back = await (await refresh(w.url, client.client_id, narrowed.refresh_token, { scope: 'mcp email' })).json();
+    assert.equal(back.scope, 'mcp email', 'RFC 6749 §6: the refresh token kept the granted scope');
+    const wider = await refresh(w.url, client.client_id, back.refresh_token, { scope: 'mcp guilds' });
+    assert.equal((await wider.json()).error, 'invalid_scope', 'never wider than granted');
     const target = await refresh(w.url, client.client_id, narrowed.refresh_token, { resource: 'https://elsewhere.example/mcp' });
     assert.equal((await target.json()).error, 'invalid_target');
     const other = await registerClient(w.url);
-    const stolen = await refresh(w.url, other.client_id, narrowed.refresh_token);
+    const stolen = await refresh(w.url, other.client_id, back.refresh_token);
     assert.match((await stolen.json()).error_description, /another client/);
-    const forged = await refresh(w.url, client.client_id, narrowed.refresh_token.replace(/\.1\./, '.7.'));
+    const forged = await refresh(w.url, client.client_id, back.refresh_token.replace(/\.2\./, '.7.'));
     assert.equal((await forged.json()).error, 'invalid_grant');
-    const ok = await refresh(w.url, client.client_id, narrowed.refresh_token);
-    assert.equal((await ok.json()).scope, 'mcp');
+    const ok = await refresh(w.url, client.client_id, back.refresh_token);
+    assert.equal((await ok.json()).scope, 'mcp profile email');
   });
 
   test('a refresh adds exactly one key to KV: the successor record', async () => {
@@ -213,7 +216,7 @@ describe('revocation (RFC 7009) and introspection (RFC 7662)', () => {
     assert.equal(at.token_type, 'Bearer');
     const rt = await (await look(issued.refresh_token)).json();
     assert.equal(rt.active, true);
-    assert.equal(rt.token_type, 'refresh_token');
+    assert.equal(rt.token_type, undefined, 'RFC 6749 names no type for refresh tokens');
 
     assert.deepEqual(await (await look('garbage')).json(), { active: false });
     const someoneElse = await login(w.url);
