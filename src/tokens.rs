@@ -244,16 +244,18 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
     };
     let issued_scope = match (refresh::step(successor.as_ref(), cx.now), successor) {
         (Step::Rotate, _) => {
+            // RFC 6749 §6: the new refresh token has the scope of the one presented; a
+            // narrower `scope` narrows only the access token.
             let issued = Issued {
                 at: cx.now,
-                scope: scope.clone(),
+                scope: own.scope.clone(),
                 expires: (cx.now + cx.cfg.refresh_token_ttl).min(record.expires),
             };
             let Ok(value) = serde_json::to_string(&issued) else { return kv_error() };
             if kv.put(&token.successor_key(), &value, Some(ttl_until(issued.expires, cx.now))).await.is_err() {
                 return kv_error();
             }
-            scope.clone()
+            issued.scope
         }
         (Step::RetryIfSuccessorUnused, Some(s)) => match kv.get(&next.successor_key()).await {
             Ok(None) => s.scope,

@@ -105,7 +105,8 @@ describe('refresh tokens', () => {
     const narrowed = await (await refresh(w.url, client.client_id, tokens.refresh_token, { scope: 'mcp' })).json();
     assert.equal(narrowed.scope, 'mcp');
     assert.equal((await mcpCall(w.url, narrowed.access_token, 'whoami')).status, 403, 'the access token is narrowed');
-    const back = await (await refresh(w.url, client.client_id, narrowed.refresh_token, { scope: 'mcp email' })).json();
+    const back = await (await refresh(w.url, client.client_id, narrowed.refresh_token, { scope: 'email mcp' })).json();
+    assert.ok(back.access_token, JSON.stringify(back));
     assert.equal(back.scope, 'mcp email', 'RFC 6749 §6: the refresh token kept the granted scope');
     const wider = await refresh(w.url, client.client_id, back.refresh_token, { scope: 'mcp guilds' });
     assert.equal((await wider.json()).error, 'invalid_scope', 'never wider than granted');
