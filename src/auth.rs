@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::config::{Config, Secrets};
 use crate::discord::{self, DiscordError, StoredTokens};
 use crate::error::AppError;
-use crate::http::{Body, Reply, RequestInfo};
+use crate::http::{Reply, RequestInfo, MAX_OAUTH_BODY_BYTES};
 use crate::keys::{self, Key};
 use crate::mcp::tool::Caller;
 use crate::oauth::access_token;
@@ -66,11 +66,13 @@ fn now_s(req: &RequestInfo) -> i64 {
     (req.now_ms / 1000) as i64
 }
 
-fn body(req: &RequestInfo) -> &[u8] {
-    match &req.body {
-        Body::Bytes(b) => b,
-        _ => &[],
+fn too_large(code: &'static str) -> Reply {
+    OAuthError {
+        code,
+        description: format!("the request body is larger than {MAX_OAUTH_BODY_BYTES} bytes"),
+        status: 413,
     }
+    .into_reply()
 }
 
 fn metadata_url(origin: &str) -> String {
@@ -120,7 +122,8 @@ pub fn register(req: &RequestInfo, cfg: &Config, keys: &AuthKeys) -> Reply {
         return OAuthError::new("invalid_client_metadata", "the registration request must be application/json")
             .into_reply();
     }
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body(req)) else {
+    let Some(body) = req.body_within(MAX_OAUTH_BODY_BYTES) else { return too_large("invalid_client_metadata") };
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
         return OAuthError::new("invalid_client_metadata", "the body is not valid JSON").into_reply();
     };
     let client = match client::register(&value, now_s(req)) {
@@ -363,7 +366,10 @@ pub fn decide(req: &RequestInfo, cfg: &Config, secrets: &Secrets, keys: &AuthKey
             pages::error_page("Request refused", "The approval did not come from this server's own page.", ""),
         );
     }
-    let form = match Form::parse(body(req)) {
+    let Some(body) = req.body_within(MAX_OAUTH_BODY_BYTES) else {
+        return Reply::html(413, pages::error_page("Request too large", "This form is larger than any approval.", ""));
+    };
+    let form = match Form::parse(body) {
         Ok(f) => f,
         Err(_) => return person_error("Invalid request", "A field appears more than once."),
     };

@@ -14,6 +14,9 @@ pub enum Body {
 
 /// No route reads more than this; the adapter stops reading beyond it.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Bodies of the OAuth endpoints (registration, token, revocation, introspection, consent):
+/// real ones are a few kilobytes.
+pub const MAX_OAUTH_BODY_BYTES: usize = 64 * 1024;
 
 /// What the handlers need to know about a request.
 #[derive(Debug, Clone)]
@@ -42,6 +45,15 @@ impl RequestInfo {
     pub fn with_now(mut self, now_ms: u64) -> RequestInfo {
         self.now_ms = now_ms;
         self
+    }
+
+    /// The body, if it is at most `max` bytes (an empty body is empty bytes).
+    pub fn body_within(&self, max: usize) -> Option<&[u8]> {
+        match &self.body {
+            Body::Empty => Some(&[]),
+            Body::Bytes(b) if b.len() <= max => Some(b),
+            _ => None,
+        }
     }
 
     /// First value of a header, by case-insensitive name.

@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::auth::{AuthKeys, MAX_GRANT_SECONDS};
 use crate::config::{Config, Secrets};
 use crate::discord::{self, StoredTokens};
-use crate::http::{Reply, RequestInfo};
+use crate::http::{Reply, RequestInfo, MAX_OAUTH_BODY_BYTES};
 use crate::keys;
 use crate::oauth::access_token::{self, AccessClaims};
 use crate::oauth::authorize;
@@ -72,10 +72,14 @@ fn form_request(req: &RequestInfo) -> Result<Form, Reply> {
     }) {
         return Err(OAuthError::invalid_request("the request must be application/x-www-form-urlencoded").into_reply());
     }
-    let body = match &req.body {
-        crate::http::Body::Bytes(b) => b.as_slice(),
-        _ => &[],
-    };
+    let body = req.body_within(MAX_OAUTH_BODY_BYTES).ok_or_else(|| {
+        OAuthError {
+            code: "invalid_request",
+            description: format!("the request body is larger than {MAX_OAUTH_BODY_BYTES} bytes"),
+            status: 413,
+        }
+        .into_reply()
+    })?;
     Form::parse(body).map_err(|_| OAuthError::invalid_request("a parameter appears more than once").into_reply())
 }
 

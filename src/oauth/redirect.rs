@@ -33,6 +33,9 @@ pub enum RedirectError {
     NotAbsolute,
     /// Whitespace or control characters, which parsers disagree about.
     BadCharacters,
+    /// Not in the form a URL parser writes it back (`https:///cb`, `HTTPS://A.example`,
+    /// an international host): parsers may read such a URI differently, so it must be exact.
+    NotCanonical,
     RefusedScheme(String),
     /// `http` is for loopback hosts only (RFC 8252 §7.3); elsewhere use https.
     HttpNotLoopback,
@@ -47,6 +50,9 @@ impl RedirectError {
             RedirectError::TooLong => format!("a redirect URI may be at most {MAX_LEN} characters"),
             RedirectError::NotAbsolute => "a redirect URI must be an absolute URI".into(),
             RedirectError::BadCharacters => "a redirect URI must not contain spaces or control characters".into(),
+            RedirectError::NotCanonical => {
+                "a redirect URI must be written in canonical form (lower-case scheme and host, no empty authority, ASCII host)".into()
+            }
             RedirectError::RefusedScheme(s) => format!("the scheme `{s}:` is not allowed for redirect URIs"),
             RedirectError::HttpNotLoopback => {
                 "http redirect URIs are allowed only for localhost, 127.0.0.1 or [::1]; use https".into()
@@ -76,6 +82,10 @@ pub fn validate(raw: &str) -> Result<Url, RedirectError> {
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(RedirectError::UserInfo);
+    }
+    // What is stored is compared byte for byte later: it must be what the parser reads.
+    if url.as_str() != raw && url.as_str() != format!("{raw}/") {
+        return Err(RedirectError::NotCanonical);
     }
     match scheme {
         "https" if url.host().is_none() => Err(RedirectError::NoHost),
@@ -127,6 +137,9 @@ mod tests {
     #[test]
     fn refused_redirect_uris() {
         let err = |u: &str| validate(u).unwrap_err();
+        for odd in ["https:///cb", "HTTPS://a.example/cb", "https://A.example/cb", "https://bücher.example/cb", "https://a.example/./cb", "https://a.example:443/cb"] {
+            assert_eq!(err(odd), RedirectError::NotCanonical, "{odd}");
+        }
         assert_eq!(err("javascript:alert(1)"), RedirectError::RefusedScheme("javascript".into()));
         assert_eq!(err("JavaScript:alert(1)"), RedirectError::RefusedScheme("javascript".into()));
         assert_eq!(err("data:text/html,<script>x</script>"), RedirectError::RefusedScheme("data".into()));
