@@ -121,6 +121,13 @@ export async function startStandin(options = {}) {
         return true;
       case 'hang':
         return 'hang'; // never answers; the caller's timeout must fire
+      case 'malformed':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"access_token": "trunc');
+        return true;
+      case 'no_id':
+        send(res, 200, { username: 'someone', global_name: null });
+        return true;
       default:
         send(res, f.status ?? 500, { message: `stand-in failure ${f.kind}`, code: 0 });
         return true;
@@ -324,7 +331,8 @@ export async function startStandin(options = {}) {
     requests,
     get user() { return user; },
     /** Queues one failure for `endpoint` (authorize|token|revoke|me|guilds|*): kind is
-     *  rate_limit | server_error | invalid_grant | invalid_client | unauthorized | hang | delay. */
+     *  rate_limit | server_error | invalid_grant | invalid_client | unauthorized | hang | delay |
+     *  malformed (200, truncated JSON) | no_id (200, a user without an id). */
     fail(endpoint, kind, extra = {}) { failures.push({ endpoint, kind, ...extra }); },
     setUser(u) { user = { ...DEFAULT_USER, ...u }; },
     /** Lifetime in seconds of access tokens issued from now on (0: already expired). */

@@ -23,33 +23,62 @@ export function completeBindings(discordUrl, extra = {}) {
   };
 }
 
+// A KV namespace that fails on command: a wrapped binding around the real one. `rules` is a
+// list of { op: 'get' | 'put' | 'delete' | '*', prefix? }; a matching call throws, as Workers
+// KV does when it is unavailable.
+const KV_FAULTS_WORKER = `
+export default function (env) {
+  const rules = JSON.parse(env.RULES);
+  const inner = env.INNER;
+  const check = (op, key) => {
+    if (rules.some((r) => (r.op === op || r.op === '*') && String(key).startsWith(r.prefix ?? ''))) {
+      throw new Error('KV ' + op + ' failed (injected fault)');
+    }
+  };
+  return {
+    async get(key, o) { check('get', key); return inner.get(key, o); },
+    async getWithMetadata(key, o) { check('get', key); return inner.getWithMetadata(key, o); },
+    async put(key, v, o) { check('put', key); return inner.put(key, v, o); },
+    async delete(key) { check('delete', key); return inner.delete(key); },
+    async list(o) { return inner.list(o); },
+  };
+}`;
+
 /**
  * Starts the built Worker. `bindings` are its vars and secrets; `kv: false` leaves the
- * OAUTH_KV binding out; `buildDir: 'build-conformance'` runs the conformance build.
- * Resolves to { url, mf, kv(), close() }.
+ * OAUTH_KV binding out; `kvFaults` (a rule list, see above) puts a failing layer in front of
+ * it; `buildDir: 'build-conformance'` runs the conformance build.
+ * Resolves to { url, mf, kv(), restart(bindings, kvFaults), close() }.
  */
-export async function startWorker({ bindings = {}, kv = true, buildDir = 'build', port = 0 } = {}) {
-  const options = {
-    host: '127.0.0.1',
-    port,
+export async function startWorker({ bindings = {}, kv = true, kvFaults = null, buildDir = 'build', port = 0 } = {}) {
+  const main = (b, faults) => ({
+    name: 'main',
     modules: true,
     scriptPath: path.join(ROOT, buildDir, 'index.js'),
     modulesRoot: path.join(ROOT, buildDir),
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
     compatibilityDate: COMPATIBILITY_DATE,
-    bindings,
-    kvNamespaces: kv ? ['OAUTH_KV'] : [],
-  };
-  const mf = new Miniflare(options);
+    bindings: b,
+    ...(faults
+      ? { wrappedBindings: { OAUTH_KV: { scriptName: 'kv-faults', bindings: { RULES: JSON.stringify(faults) } } } }
+      : { kvNamespaces: kv ? { OAUTH_KV: 'OAUTH_KV' } : {} }),
+  });
+  // Wrapped-binding workers take the compatibility date of the worker that uses them.
+  const faultsWorker = { name: 'kv-faults', modules: true, script: KV_FAULTS_WORKER, kvNamespaces: { INNER: 'OAUTH_KV' } };
+  const options = (b, faults, p) => ({ host: '127.0.0.1', port: p, workers: faults ? [main(b, faults), faultsWorker] : [main(b, null)] });
+  const mf = new Miniflare(options(bindings, kvFaults, port));
   const ready = await mf.ready;
+  const fixedPort = Number(new URL(ready.origin).port);
+  let faulty = Boolean(kvFaults);
   return {
     mf,
     url: ready.origin,
-    kv: () => mf.getKVNamespace('OAUTH_KV'),
-    /** Restarts workerd with other bindings (a redeploy): same URL, same KV, fresh isolate. */
-    restart: async (newBindings) => {
-      await mf.setOptions({ ...options, port: Number(new URL(ready.origin).port), bindings: newBindings });
+    kv: () => (faulty ? mf.getKVNamespace('INNER', 'kv-faults') : mf.getKVNamespace('OAUTH_KV', 'main')),
+    /** Restarts workerd with other bindings or faults (a redeploy): same URL, same KV, fresh isolate. */
+    restart: async (newBindings, faults = null) => {
+      await mf.setOptions(options(newBindings, faults, fixedPort));
       await mf.ready;
+      faulty = Boolean(faults);
     },
     close: () => mf.dispose(),
   };
