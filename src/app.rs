@@ -26,7 +26,10 @@ pub async fn handle<P: Platform>(req: &RequestInfo, cfg: &Config, platform: &P) 
         resolve(&req.method, req.url.path())
     };
     let result = match routed {
-        Ok(route) => dispatch(route, req, cfg, platform).await,
+        Ok(route) => match rate_bucket(route) {
+            Some(bucket) if !platform.within_rate(&rate_key(bucket, req)).await => Ok(too_many(route, req)),
+            _ => dispatch(route, req, cfg, platform).await,
+        },
         Err(e) => Err(e),
     };
     match result {
@@ -69,6 +72,44 @@ async fn dispatch<P: Platform>(route: Route, req: &RequestInfo, cfg: &Config, pl
         }
         Route::Introspect => tokens::introspect(req, cfg, &AuthKeys::new(&cfg.secrets()?), platform).await,
     })
+}
+
+/// Anonymous endpoints whose cost is bounded per client address: registration, the
+/// authorization request (which may fetch a metadata document) and the token endpoint.
+fn rate_bucket(route: Route) -> Option<&'static str> {
+    match route {
+        Route::Register => Some("register"),
+        Route::Authorize | Route::Decide => Some("authorize"),
+        Route::Token | Route::Revoke | Route::Introspect => Some("token"),
+        _ => None,
+    }
+}
+
+fn rate_key(bucket: &str, req: &RequestInfo) -> String {
+    // Cloudflare sets CF-Connecting-IP at the edge; a client cannot choose it there.
+    format!("{bucket}:{}", req.header("cf-connecting-ip").unwrap_or("local"))
+}
+
+/// `429` in the form the caller reads: a page for a person, OAuth JSON for a client.
+fn too_many(route: Route, req: &RequestInfo) -> Reply {
+    let reply = if matches!(route, Route::Authorize | Route::Decide) || req.wants_html() {
+        Reply::html(
+            429,
+            pages::error_page(
+                "Too many requests",
+                "Too many login attempts came from your network. Wait a minute, then try again.",
+                "",
+            ),
+        )
+    } else {
+        crate::oauth::error::OAuthError {
+            code: "temporarily_unavailable",
+            description: "too many requests from this address; retry after a minute".into(),
+            status: 429,
+        }
+        .into_reply()
+    };
+    reply.with_header("retry-after", "60")
 }
 
 /// Keys of the MCP endpoint, when `SECRET_KEY` is set.

@@ -49,4 +49,10 @@ pub trait Platform {
     /// The KV namespace, when bound.
     fn kv(&self) -> Option<&Self::Kv>;
     async fn fetch(&self, request: Outbound) -> Result<Inbound, FetchError>;
+    /// Whether a request counted under `key` is within the rate limit (the Workers Rate
+    /// Limiting binding, counted per edge location without storage). `true` when no limiter is
+    /// bound, or when it fails: it bounds cost, it does not guard access.
+    async fn within_rate(&self, _key: &str) -> bool {
+        true
+    }
 }

@@ -21,7 +21,8 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let head = req.method() == Method::Head;
     let reply = match request_info(&mut req).await {
         Some(info) => {
-            let platform = WorkerPlatform { kv: env.kv(KV_BINDING).ok().map(Kv) };
+            let platform =
+                WorkerPlatform { kv: env.kv(KV_BINDING).ok().map(Kv), limiter: env.rate_limiter(RATE_LIMITER).ok() };
             let cfg = Config::load(|name| env.var(name).ok().map(|v| v.to_string()), platform.kv.is_some());
             crate::app::handle(&info, &cfg, &platform).await
         }
@@ -110,8 +111,12 @@ impl Store for Kv {
     }
 }
 
+/// The Workers Rate Limiting binding (`[[ratelimits]]` in `wrangler.toml`), when bound.
+const RATE_LIMITER: &str = "RATE_LIMITER";
+
 struct WorkerPlatform {
     kv: Option<Kv>,
+    limiter: Option<worker::RateLimiter>,
 }
 
 impl Platform for WorkerPlatform {
@@ -119,6 +124,13 @@ impl Platform for WorkerPlatform {
 
     fn kv(&self) -> Option<&Kv> {
         self.kv.as_ref()
+    }
+
+    async fn within_rate(&self, key: &str) -> bool {
+        match &self.limiter {
+            Some(l) => l.limit(key.to_string()).await.map(|o| o.success).unwrap_or(true),
+            None => true,
+        }
     }
 
     async fn fetch(&self, out: Outbound) -> std::result::Result<Inbound, FetchError> {

@@ -137,7 +137,14 @@ mod tests {
     #[test]
     fn refused_redirect_uris() {
         let err = |u: &str| validate(u).unwrap_err();
-        for odd in ["https:///cb", "HTTPS://a.example/cb", "https://A.example/cb", "https://bücher.example/cb", "https://a.example/./cb", "https://a.example:443/cb"] {
+        for odd in [
+            "https:///cb",
+            "HTTPS://a.example/cb",
+            "https://A.example/cb",
+            "https://bücher.example/cb",
+            "https://a.example/./cb",
+            "https://a.example:443/cb",
+        ] {
             assert_eq!(err(odd), RedirectError::NotCanonical, "{odd}");
         }
         assert_eq!(err("javascript:alert(1)"), RedirectError::RefusedScheme("javascript".into()));

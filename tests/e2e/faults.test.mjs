@@ -142,3 +142,31 @@ describe('Discord failures at login', () => {
     });
   }
 });
+
+describe('abuse limits', () => {
+  test('over the rate limit, per route and per address: 429 with Retry-After, as a page or as OAuth JSON', async () => {
+    const d = await startStandin();
+    const w = await startWorker({ bindings: completeBindings(d.url), rateLimit: 3 });
+    try {
+      const register = () => fetch(`${w.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json', 'cf-connecting-ip': '203.0.113.7' }, body: JSON.stringify({ redirect_uris: [CALLBACK] }) });
+      for (let i = 0; i < 3; i++) assert.equal((await register()).status, 201, `request ${i + 1}`);
+      const limited = await register();
+      assert.equal(limited.status, 429);
+      assert.equal(limited.headers.get('retry-after'), '60');
+      assert.equal(limited.headers.get('cache-control'), 'no-store');
+      assert.equal((await limited.json()).error, 'temporarily_unavailable');
+      const elsewhere = await fetch(`${w.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json', 'cf-connecting-ip': '198.51.100.1' }, body: JSON.stringify({ redirect_uris: [CALLBACK] }) });
+      assert.equal(elsewhere.status, 201, 'another address has its own budget');
+      const page = async () => fetch(`${w.url}/authorize?client_id=x`, { headers: { accept: 'text/html', 'cf-connecting-ip': '203.0.113.7' } });
+      for (let i = 0; i < 3; i++) assert.equal((await page()).status, 400, 'the authorize budget is separate from registration');
+      const tooMany = await page();
+      assert.equal(tooMany.status, 429);
+      assert.match(await tooMany.text(), /Too many requests/);
+      const mcp = await fetch(`${w.url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', 'cf-connecting-ip': '203.0.113.7' }, body: '{}' });
+      assert.equal(mcp.status, 401, 'the MCP endpoint is not rate limited (it costs no storage)');
+    } finally {
+      await w.close();
+      await d.close();
+    }
+  });
+});

@@ -47,11 +47,13 @@ export default function (env) {
 /**
  * Starts the built Worker. `bindings` are its vars and secrets; `kv: false` leaves the
  * OAUTH_KV binding out; `kvFaults` (a rule list, see above) puts a failing layer in front of
- * it; `buildDir: 'build-conformance'` runs the conformance build.
+ * it; `rateLimit` binds RATE_LIMITER at that many requests a minute (as wrangler.toml does
+ * at 60); `buildDir: 'build-conformance'` runs the conformance build.
  * Resolves to { url, mf, kv(), restart(bindings, kvFaults), close() }.
  */
-export async function startWorker({ bindings = {}, kv = true, kvFaults = null, buildDir = 'build', port = 0 } = {}) {
+export async function startWorker({ bindings = {}, kv = true, kvFaults = null, buildDir = 'build', port = 0, rateLimit = null } = {}) {
   const main = (b, faults) => ({
+    ...(rateLimit ? { ratelimits: { RATE_LIMITER: { simple: { limit: rateLimit, period: 60 } } } } : {}),
     name: 'main',
     modules: true,
     scriptPath: path.join(ROOT, buildDir, 'index.js'),
