@@ -14,6 +14,7 @@ export const TOOLS_DIR = process.env.MCP_WORKER_TOOLS_DIR
   ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'mcp-oauth-worker', 'tools');
 
 export const WORKER_BUILD_VERSION = '0.8.7';
+export const CARGO_FUZZ_VERSION = '0.13.2';
 
 /** The wasm-bindgen version Cargo.lock resolved, which the CLI must match exactly. */
 export function wasmBindgenVersion() {
@@ -34,6 +35,10 @@ export function node22() {
 
 export function workerBuildBin() {
   return path.join(TOOLS_DIR, `worker-build-${WORKER_BUILD_VERSION}`, 'bin', 'worker-build');
+}
+
+export function cargoFuzzBin() {
+  return path.join(TOOLS_DIR, `cargo-fuzz-${CARGO_FUZZ_VERSION}`, 'bin', 'cargo-fuzz');
 }
 
 export function wasmBindgenBin() {

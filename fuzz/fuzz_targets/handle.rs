@@ -1,0 +1,26 @@
+//! The whole service: any method, path, query, headers and body. The oracle: no panic, and
+//! no 500 (every failure must be the protocol's own error).
+#![no_main]
+
+#[path = "common.rs"]
+mod common;
+
+use libfuzzer_sys::fuzz_target;
+use mcp_oauth_worker::http::{Body, RequestInfo};
+
+const METHODS: [&str; 6] = ["GET", "POST", "OPTIONS", "HEAD", "DELETE", "PUT"];
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&m, rest)) = data.split_first() else { return };
+    let text = String::from_utf8_lossy(rest);
+    let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let target = lines.next().unwrap_or("/");
+    let Ok(url) = url::Url::parse("http://127.0.0.1:8787").and_then(|b| b.join(target)) else { return };
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
+    let body = if body.is_empty() { Body::Empty } else { Body::Bytes(body.as_bytes().to_vec()) };
+    let req = RequestInfo::new(METHODS[m as usize % METHODS.len()], url, headers).with_body(body).with_now(1_785_240_000_000);
+    let reply = common::block_on(mcp_oauth_worker::app::handle(&req, &common::config(), &common::Offline::default()));
+    assert_ne!(reply.status, 500, "{} {} -> 500: {}", req.method, req.url, reply.body);
+});
