@@ -1,0 +1,93 @@
+// Load and soak: many concurrent connections drive the authenticated MCP path (tool calls) and
+// the token endpoint (refresh rotation, each client along its own chain) against the built
+// Worker under workerd, on loopback, with the Discord stand-in. Reports requests, errors (must
+// be 0) and the resident memory of the workerd process at the start and the end.
+//
+//   npm run soak                 5 minutes, 32 connections
+//   node scripts/soak.mjs 20 8   20 seconds, 8 connections
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { startWithStandin } from '../tests/support/worker.mjs';
+import { login } from '../tests/support/oauth.mjs';
+
+/** Resident memory (MiB) of the workerd processes this process started. */
+export function workerdMemory() {
+  let pids = [];
+  try {
+    pids = execFileSync('pgrep', ['-P', String(process.pid), 'workerd'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  } catch { /* none */ }
+  let kib = 0;
+  for (const pid of pids) {
+    const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
+    if (m) kib += Number(m[1]);
+  }
+  return Math.round(kib / 1024);
+}
+
+export async function soak({ seconds = 300, connections = 32, log = console.log } = {}) {
+  const both = await startWithStandin();
+  const { worker: w } = both;
+  try {
+    // One login per connection: each refreshes along its own chain, as a real client does.
+    const clients = [];
+    for (let i = 0; i < connections; i++) clients.push(await login(w.url));
+    const memStart = workerdMemory();
+    const stats = { mcp: 0, refresh: 0, errors: 0, firstErrors: [] };
+    const error = (what) => {
+      stats.errors += 1;
+      if (stats.firstErrors.length < 5) stats.firstErrors.push(what);
+    };
+    const deadline = Date.now() + seconds * 1000;
+    let id = 0;
+    async function connection(c) {
+      let n = 0;
+      while (Date.now() < deadline) {
+        n += 1;
+        if (n % 20 === 0) {
+          const res = await fetch(`${w.url}/token`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ grant_type: 'refresh_token', client_id: c.client.client_id, refresh_token: c.tokens.refresh_token }),
+          });
+          const body = await res.json().catch(() => null);
+          if (res.status !== 200 || !body?.refresh_token) error(`refresh ${res.status} ${JSON.stringify(body)}`);
+          else c.tokens = body;
+          stats.refresh += 1;
+          continue;
+        }
+        const message = 'x'.repeat(1 + (n % 64) * 16);
+        const res = await fetch(`${w.url}/mcp`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json', 'mcp-protocol-version': '2025-11-25', authorization: `Bearer ${c.tokens.access_token}` },
+          body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method: 'tools/call', params: { name: 'echo', arguments: { message } } }),
+        });
+        const body = await res.json().catch(() => null);
+        if (res.status !== 200 || body?.result?.structuredContent?.length !== message.length) error(`mcp ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+        stats.mcp += 1;
+      }
+    }
+    const started = Date.now();
+    let ticker = setInterval(() => log(`  … ${Math.round((Date.now() - started) / 1000)} s: ${stats.mcp + stats.refresh} requests, ${stats.errors} errors, workerd ${workerdMemory()} MiB`), 30_000);
+    await Promise.all(clients.map(connection));
+    clearInterval(ticker);
+    ticker = null;
+    const elapsed = (Date.now() - started) / 1000;
+    const memEnd = workerdMemory();
+    return { seconds: elapsed, connections, ...stats, requests: stats.mcp + stats.refresh, perSecond: Math.round((stats.mcp + stats.refresh) / elapsed), memStart, memEnd };
+  } finally {
+    await both.close();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const seconds = Number(process.argv[2] ?? 300);
+  const connections = Number(process.argv[3] ?? 32);
+  console.log(`Soak: ${connections} connections for ${seconds} s against the built Worker (npm run build first).`);
+  const r = await soak({ seconds, connections });
+  console.log(`requests ${r.requests} (${r.mcp} tools/call, ${r.refresh} refreshes) in ${r.seconds.toFixed(1)} s = ${r.perSecond}/s`);
+  console.log(`errors ${r.errors}${r.firstErrors.length ? `: ${r.firstErrors.join(' | ')}` : ''}`);
+  console.log(`workerd resident memory: ${r.memStart} MiB at start, ${r.memEnd} MiB at end`);
+  process.exit(r.errors === 0 ? 0 : 1);
+}
