@@ -3,10 +3,15 @@
 // Worker under workerd, on loopback, with the Discord stand-in. Reports requests, errors (must
 // be 0) and the resident memory of the workerd process at the start and the end.
 //
+// workerd under Miniflare grows its memory with every request even for a Worker that does
+// nothing, so the same load is then sent to a reference JavaScript Worker that only echoes its
+// body, in the same run: the Worker's growth per request is judged against that.
+//
 //   npm run soak                 5 minutes, 32 connections
 //   node scripts/soak.mjs 20 8   20 seconds, 8 connections
 
 import { execFileSync } from 'node:child_process';
+import { Miniflare } from 'miniflare';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { startWithStandin } from '../tests/support/worker.mjs';
@@ -75,9 +80,45 @@ export async function soak({ seconds = 300, connections = 32, log = console.log 
     ticker = null;
     const elapsed = (Date.now() - started) / 1000;
     const memEnd = workerdMemory();
-    return { seconds: elapsed, connections, ...stats, requests: stats.mcp + stats.refresh, perSecond: Math.round((stats.mcp + stats.refresh) / elapsed), memStart, memEnd };
+    const requests = stats.mcp + stats.refresh;
+    return { seconds: elapsed, connections, ...stats, requests, perSecond: Math.round(requests / elapsed), memStart, memEnd, kibPerRequest: ((memEnd - memStart) * 1024) / requests };
   } finally {
     await both.close();
+  }
+}
+
+/** The same load against a JavaScript Worker that echoes what it is sent. */
+export async function reference({ seconds = 300, connections = 32 } = {}) {
+  const mf = new Miniflare({
+    host: '127.0.0.1',
+    port: 0,
+    modules: true,
+    compatibilityDate: '2026-04-01',
+    script: 'export default { async fetch(req) { return new Response(await req.text(), { headers: { "content-type": "application/json" } }); } }',
+  });
+  const url = (await mf.ready).origin;
+  try {
+    const memStart = workerdMemory();
+    const deadline = Date.now() + seconds * 1000;
+    let requests = 0;
+    let errors = 0;
+    const started = Date.now();
+    await Promise.all(Array.from({ length: connections }, async () => {
+      let n = 0;
+      while (Date.now() < deadline) {
+        n += 1;
+        const body = n % 20 === 0 ? 'grant_type=refresh_token&client_id=x&refresh_token=y' : JSON.stringify({ jsonrpc: '2.0', id: n, method: 'tools/call', params: { name: 'echo', arguments: { message: 'x'.repeat(1 + (n % 64) * 16) } } });
+        const res = await fetch(`${url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer x'.repeat(20) }, body });
+        await res.arrayBuffer();
+        if (res.status !== 200) errors += 1;
+        requests += 1;
+      }
+    }));
+    const memEnd = workerdMemory();
+    const elapsed = (Date.now() - started) / 1000;
+    return { requests, errors, perSecond: Math.round(requests / elapsed), memStart, memEnd, kibPerRequest: ((memEnd - memStart) * 1024) / requests };
+  } finally {
+    await mf.dispose();
   }
 }
 
@@ -88,6 +129,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const r = await soak({ seconds, connections });
   console.log(`requests ${r.requests} (${r.mcp} tools/call, ${r.refresh} refreshes) in ${r.seconds.toFixed(1)} s = ${r.perSecond}/s`);
   console.log(`errors ${r.errors}${r.firstErrors.length ? `: ${r.firstErrors.join(' | ')}` : ''}`);
-  console.log(`workerd resident memory: ${r.memStart} MiB at start, ${r.memEnd} MiB at end`);
+  console.log(`workerd resident memory: ${r.memStart} MiB at start, ${r.memEnd} MiB at end (${r.kibPerRequest.toFixed(2)} KiB per request)`);
+  const ref = await reference({ seconds, connections });
+  console.log(`reference echo Worker, same load: ${ref.requests} requests = ${ref.perSecond}/s, ${ref.errors} errors, ${ref.memStart} → ${ref.memEnd} MiB (${ref.kibPerRequest.toFixed(2)} KiB per request)`);
+  console.log(`memory growth per request, this Worker / reference: ${(r.kibPerRequest / ref.kibPerRequest).toFixed(2)}`);
   process.exit(r.errors === 0 ? 0 : 1);
 }
