@@ -4,12 +4,11 @@
 
 use serde_json::json;
 
-use crate::auth::{self, AuthKeys};
+use crate::auth;
 use crate::config::Config;
 use crate::discord_tools::DiscordUpstream;
 use crate::error::AppError;
 use crate::http::{Reply, RequestInfo};
-use crate::keys::{self, Key};
 use crate::mcp::tool::Caller;
 use crate::mcp::transport::{self, Endpoint};
 use crate::pages;
@@ -44,33 +43,33 @@ async fn dispatch<P: Platform>(route: Route, req: &RequestInfo, cfg: &Config, pl
         Route::Health => health(cfg),
         Route::Mcp => mcp(req, cfg, platform).await?,
         Route::Options { allow } if is_mcp_path(req.url.path()) => {
-            transport::preflight(req, &endpoint(cfg, None, &McpKeys::new(cfg)), allow)
+            transport::preflight(req, &endpoint(cfg, None), allow)
         }
         Route::Options { allow } => Reply::empty(204).with_header("allow", allow),
         Route::ProtectedResource { resource_path } => auth::protected_resource(req, resource_path),
         Route::AuthorizationServer => auth::authorization_server(req, cfg),
-        Route::Register => auth::register(req, cfg, &AuthKeys::new(&cfg.secrets()?)),
+        Route::Register => auth::register(req, cfg, cfg.auth_keys()?),
         Route::Authorize => {
             let secrets = cfg.secrets()?;
-            auth::authorize(req, cfg, &secrets, &AuthKeys::new(&secrets), platform).await
+            auth::authorize(req, cfg, &secrets, cfg.auth_keys()?, platform).await
         }
         Route::Decide => {
             let secrets = cfg.secrets()?;
-            auth::decide(req, cfg, &secrets, &AuthKeys::new(&secrets))
+            auth::decide(req, cfg, &secrets, cfg.auth_keys()?)
         }
         Route::DiscordCallback => {
             let secrets = cfg.secrets()?;
-            auth::callback(req, cfg, &secrets, &AuthKeys::new(&secrets), platform).await
+            auth::callback(req, cfg, &secrets, cfg.auth_keys()?, platform).await
         }
         Route::Token => {
             let secrets = cfg.secrets()?;
-            tokens::token(req, cfg, &secrets, &AuthKeys::new(&secrets), platform).await
+            tokens::token(req, cfg, &secrets, cfg.auth_keys()?, platform).await
         }
         Route::Revoke => {
             let secrets = cfg.secrets()?;
-            tokens::revoke(req, cfg, &secrets, &AuthKeys::new(&secrets), platform).await
+            tokens::revoke(req, cfg, &secrets, cfg.auth_keys()?, platform).await
         }
-        Route::Introspect => tokens::introspect(req, cfg, &AuthKeys::new(&cfg.secrets()?), platform).await,
+        Route::Introspect => tokens::introspect(req, cfg, cfg.auth_keys()?, platform).await,
     })
 }
 
@@ -112,25 +111,13 @@ fn too_many(route: Route, req: &RequestInfo) -> Reply {
     reply.with_header("retry-after", "60")
 }
 
-/// Keys of the MCP endpoint, when `SECRET_KEY` is set.
-struct McpKeys {
-    state: Option<Key>,
-    session: Option<Key>,
-}
-
-impl McpKeys {
-    fn new(cfg: &Config) -> McpKeys {
-        let k = |p| cfg.key(p);
-        McpKeys { state: k(keys::REQUEST_STATE), session: k(keys::SESSION) }
-    }
-}
-
-fn endpoint<'a>(cfg: &'a Config, caller: Option<&'a Caller>, keys: &'a McpKeys) -> Endpoint<'a> {
+fn endpoint<'a>(cfg: &'a Config, caller: Option<&'a Caller>) -> Endpoint<'a> {
+    let (state_key, session_key) = cfg.mcp_keys();
     Endpoint {
         allowed_origins: &cfg.allowed_origins,
         caller,
-        state_key: keys.state.as_ref(),
-        session_key: keys.session.as_ref(),
+        state_key,
+        session_key,
         local_only: cfg.local_only,
         upstream: None,
     }
@@ -139,22 +126,21 @@ fn endpoint<'a>(cfg: &'a Config, caller: Option<&'a Caller>, keys: &'a McpKeys) 
 /// `POST /mcp`: bearer authentication, then the MCP transport. The conformance build, whose
 /// suite cannot log in, serves without it.
 async fn mcp<P: Platform>(req: &RequestInfo, cfg: &Config, platform: &P) -> Result<Reply, AppError> {
-    let keys = McpKeys::new(cfg);
     if cfg!(feature = "conformance") {
-        return Ok(transport::post(req, &endpoint(cfg, None, &keys)).await);
+        return Ok(transport::post(req, &endpoint(cfg, None)).await);
     }
     let secrets = cfg.secrets()?;
-    let auth_keys = AuthKeys::new(&secrets);
+    let auth_keys = cfg.auth_keys()?;
     // Origin and rebinding checks come first, so a refused page learns nothing more.
     if let Err(reply) = transport::check_origin(req, &cfg.allowed_origins, cfg.local_only) {
         return Ok(reply);
     }
-    let caller = match auth::authenticate(req, &auth_keys) {
+    let caller = match auth::authenticate(req, auth_keys) {
         Ok(c) => c,
         Err(reply) => return Ok(transport::with_cors(reply, req.header("origin"), req)),
     };
-    let upstream = DiscordUpstream { cfg, secrets, keys: &auth_keys, platform };
-    let ep = Endpoint { upstream: Some(&upstream), ..endpoint(cfg, Some(&caller), &keys) };
+    let upstream = DiscordUpstream { cfg, secrets, keys: auth_keys, platform };
+    let ep = Endpoint { upstream: Some(&upstream), ..endpoint(cfg, Some(&caller)) };
     Ok(transport::post(req, &ep).await)
 }
 

@@ -34,7 +34,9 @@ const MAX_REMEMBERED: usize = 20;
 /// Largest sealed login kept in a cookie (browsers cap a cookie near 4096 bytes).
 const MAX_PENDING_COOKIE: usize = 3800;
 
-/// Every key the authorization server uses, derived once per request from `SECRET_KEY`.
+/// Every key the authorization server uses, derived from `SECRET_KEY` once per isolate (the
+/// configuration caches it: see [`Config::auth_keys`]).
+#[derive(Debug, Clone)]
 pub struct AuthKeys {
     pub client_id: Key,
     pub client_secret: Key,

@@ -140,6 +140,10 @@ pub struct Config {
     /// `OAUTH_CLIENTS`: clients configured by the operator.
     pub clients: Vec<(String, crate::oauth::client::Client)>,
     problems: Vec<Problem>,
+    /// Keys derived on first use: the runtime keeps one `Config` per isolate, so each key is
+    /// derived once, not on every request.
+    auth_keys: std::cell::OnceCell<crate::auth::AuthKeys>,
+    mcp_keys: std::cell::OnceCell<(Option<crate::keys::Key>, Option<crate::keys::Key>)>,
 }
 
 impl Config {
@@ -246,6 +250,8 @@ impl Config {
         };
 
         Config {
+            auth_keys: std::cell::OnceCell::new(),
+            mcp_keys: std::cell::OnceCell::new(),
             secret_key_previous,
             refresh_token_ttl,
             allowed_users,
@@ -270,6 +276,20 @@ impl Config {
         let current = self.secret_key.as_ref()?;
         let previous = self.secret_key_previous.as_ref().map(SecretString::expose);
         Some(crate::keys::Key::derive_rotating(current.expose(), previous, purpose))
+    }
+
+    /// The authorization server's keys, derived once.
+    pub fn auth_keys(&self) -> Result<&crate::auth::AuthKeys, ConfigError> {
+        let secrets = self.secrets()?;
+        Ok(self.auth_keys.get_or_init(|| crate::auth::AuthKeys::new(&secrets)))
+    }
+
+    /// The MCP endpoint's keys (request state, session ids), derived once; `None` without a
+    /// valid `SECRET_KEY`.
+    pub fn mcp_keys(&self) -> (Option<&crate::keys::Key>, Option<&crate::keys::Key>) {
+        let (state, session) =
+            self.mcp_keys.get_or_init(|| (self.key(crate::keys::REQUEST_STATE), self.key(crate::keys::SESSION)));
+        (state.as_ref(), session.as_ref())
     }
 
     /// Whether a refresh may go on for this Discord user under the access policy. Server

@@ -2,6 +2,8 @@
 //! response types to and from the pure ones in [`crate::http`] and [`crate::config`], and
 //! implements [`Platform`] over Workers KV and `fetch`.
 
+use std::cell::OnceCell;
+use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
@@ -16,6 +18,10 @@ use crate::http::{Body, Reply, RequestInfo, MAX_BODY_BYTES};
 use crate::platform::{FetchError, Inbound, Outbound, Platform, MAX_INBOUND_BYTES};
 use crate::store::{check_key, storage_ttl, Store, StoreError};
 
+thread_local! {
+    static CONFIG: OnceCell<Rc<Config>> = const { OnceCell::new() };
+}
+
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let head = req.method() == Method::Head;
@@ -23,7 +29,13 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
         Some(info) => {
             let platform =
                 WorkerPlatform { kv: env.kv(KV_BINDING).ok().map(Kv), limiter: env.rate_limiter(RATE_LIMITER).ok() };
-            let cfg = Config::load(|name| env.var(name).ok().map(|v| v.to_string()), platform.kv.is_some());
+            let kv_bound = platform.kv.is_some();
+            // Variables and secrets are fixed for an isolate's life: read and validate them
+            // once, with the keys derived from them (see `Config`), not on every request.
+            let cfg = CONFIG.with(|c| {
+                c.get_or_init(|| Rc::new(Config::load(|name| env.var(name).ok().map(|v| v.to_string()), kv_bound)))
+                    .clone()
+            });
             crate::app::handle(&info, &cfg, &platform).await
         }
         // The runtime always hands us an absolute URL; this only guards against the impossible.
