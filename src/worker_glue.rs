@@ -61,6 +61,17 @@ async fn read_body(req: &mut Request) -> Body {
     if declared.is_some_and(|l| l > MAX_BODY_BYTES as u64) {
         return Body::TooLarge;
     }
+    if declared.is_some() {
+        // A declared length within the limit: one read of the whole body (the runtime enforces
+        // the declared length), far cheaper than a stream read chunk by chunk.
+        return match req.bytes().await {
+            Ok(b) if b.len() > MAX_BODY_BYTES => Body::TooLarge,
+            Ok(b) if b.is_empty() => Body::Empty,
+            Ok(b) => Body::Bytes(b),
+            Err(_) => Body::Empty,
+        };
+    }
+    // No declared length (chunked): read as it comes, and stop at the limit.
     let Ok(mut stream) = req.stream() else { return Body::Empty };
     let mut buf = Vec::new();
     while let Some(chunk) = stream.next().await {
