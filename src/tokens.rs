@@ -603,16 +603,22 @@ mod tests {
         url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
     }
 
-    #[test]
-    fn redeem_rotate_retry_reuse_replay() {
-        let fake = Fake::default();
-        let now = 1_785_240_000;
+    /// A client id and the token request that redeems a fresh code for it.
+    fn redemption(now: i64) -> (String, String) {
         let (id, code) = client_and_code(now);
-        let redeem = format!(
+        let body = format!(
             "grant_type=authorization_code&client_id={}&code={}&code_verifier={VERIFIER}",
             enc(&id),
             enc(&code)
         );
+        (id, body)
+    }
+
+    #[test]
+    fn redeem_rotate_retry_reuse_replay() {
+        let fake = Fake::default();
+        let now = 1_785_240_000;
+        let (id, redeem) = redemption(now);
         let ops = |reads, writes, deletes| Ops { reads, writes, deletes };
         let (status, first) = post(&fake, "/token", &redeem, now);
         assert_eq!(status, 200, "{first}");
@@ -658,12 +664,7 @@ mod tests {
     fn revocation_answers_200_for_anything_and_ends_only_own_grants() {
         let fake = Fake::default();
         let now = 1_785_240_000;
-        let (id, code) = client_and_code(now);
-        let redeem = format!(
-            "grant_type=authorization_code&client_id={}&code={}&code_verifier={VERIFIER}",
-            enc(&id),
-            enc(&code)
-        );
+        let (id, redeem) = redemption(now);
         let rt = post(&fake, "/token", &redeem, now).1["refresh_token"].as_str().unwrap().to_string();
         assert_eq!(post(&fake, "/revoke", &format!("client_id={}&token=junk", enc(&id)), now).0, 200);
         assert!(fake.sent.borrow().is_empty());
@@ -681,12 +682,7 @@ mod tests {
     #[test]
     fn a_code_replayed_where_the_revocation_is_not_yet_visible_cannot_revive_the_grant() {
         let now = 1_785_240_000;
-        let (id, code) = client_and_code(now);
-        let redeem = format!(
-            "grant_type=authorization_code&client_id={}&code={}&code_verifier={VERIFIER}",
-            enc(&id),
-            enc(&code)
-        );
+        let (id, redeem) = redemption(now);
         let here = Fake::default();
         let rt = post(&here, "/token", &redeem, now).1["refresh_token"].as_str().unwrap().to_string();
         assert_eq!(post(&here, "/revoke", &format!("client_id={}&token={}", enc(&id), enc(&rt)), now + 1).0, 200);
