@@ -120,6 +120,7 @@ fn endpoint<'a>(cfg: &'a Config, caller: Option<&'a Caller>) -> Endpoint<'a> {
         session_key,
         local_only: cfg.local_only,
         upstream: None,
+        tools: crate::mcp::server::builtin(),
     }
 }
 

@@ -49,7 +49,7 @@ pub const ECHO: Tool = Tool {
         "Returns the message it is given, and its length in characters. Useful to check that the connection works.",
     input_schema: r#"{
         "type": "object",
-        "properties": { "message": { "type": "string", "description": "Text to send back", "maxLength": 100000 } },
+        "properties": { "message": { "type": "string", "description": "Text to send back", "maxLength": 524288 } },
         "required": ["message"],
         "additionalProperties": false
     }"#,

@@ -130,7 +130,12 @@ pub fn parse_message(value: &Value) -> Result<Message, Invalid> {
 
 /// A success envelope.
 pub fn result_response(id: &Value, result: Value) -> Value {
-    json!({ "jsonrpc": "2.0", "id": id, "result": result })
+    // Built by hand: `json!` would copy the whole result, which can be a megabyte.
+    let mut m = Map::new();
+    m.insert("jsonrpc".into(), Value::from("2.0"));
+    m.insert("id".into(), id.clone());
+    m.insert("result".into(), result);
+    Value::Object(m)
 }
 
 #[cfg(test)]

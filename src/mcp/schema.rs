@@ -94,6 +94,14 @@ pub fn validate(schema: &Value, value: &Value) -> Result<(), ArgError> {
     check(schema, value, "")
 }
 
+/// Validates a tool's arguments object where it lies, without copying it into a `Value`.
+pub fn validate_arguments(schema: &Value, args: &Map<String, Value>) -> Result<(), ArgError> {
+    match schema.as_object() {
+        Some(s) if s.get("type").and_then(Value::as_str).is_none_or(|t| t == "object") => check_object(s, args, ""),
+        _ => validate(schema, &Value::Object(args.clone())),
+    }
+}
+
 fn check(schema: &Value, value: &Value, path: &str) -> Result<(), ArgError> {
     let Some(s) = schema.as_object() else {
         return Ok(());

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use super::jsonrpc::{RpcError, INTERNAL_ERROR, INVALID_REQUEST, MISSING_CLIENT_CAPABILITY};
 use super::mrtr;
 use super::schema;
-use super::tool::{Args, Call, Caller, InputRequired, LogLevel, Output, Tool};
+use super::tool::{Args, Call, Caller, InputRequired, LogLevel, Output, Registry, Tool};
 use super::version::{negotiate_initialize, supported_strings, Version};
 use crate::guides::{self, PromptError};
 use crate::keys::Key;
@@ -33,6 +33,8 @@ pub struct Context<'a> {
     /// Runs the tools that need the outside world (Discord, KV); `None` natively and in tests
     /// of the protocol alone, where those tools answer with their offline fallback.
     pub upstream: Option<&'a dyn Upstream>,
+    /// The tools offered: [`builtin`] in the Worker; benchmarks and tests bring their own.
+    pub tools: &'a Registry,
 }
 
 /// A tool's work that needs I/O, boxed so the protocol code stays free of the runtime.
@@ -81,12 +83,15 @@ impl From<RpcError> for Failed {
     }
 }
 
-/// Every tool this build offers, built-in first.
-pub fn tools() -> Vec<&'static Tool> {
-    let all = crate::tools::TOOLS.iter();
-    #[cfg(feature = "conformance")]
-    let all = all.chain(crate::conformance::TOOLS.iter());
-    all.collect()
+/// Every tool this build offers, built-in first; built once per isolate.
+pub fn builtin() -> &'static Registry {
+    static REGISTRY: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let all = crate::tools::TOOLS.iter();
+        #[cfg(feature = "conformance")]
+        let all = all.chain(crate::conformance::TOOLS.iter());
+        Registry::new(all)
+    })
 }
 
 fn server_info(version: Version) -> Value {
@@ -125,9 +130,9 @@ pub async fn handle(method: &str, params: &Map<String, Value>, cx: &Context<'_>)
         }),
         "tools/list" => {
             no_cursor(params)?;
-            let list: Option<Vec<Value>> = tools().iter().map(|t| t.describe(v)).collect();
-            let list = list.ok_or_else(|| RpcError::new(INTERNAL_ERROR, "Internal error"))?;
-            json!({ "tools": list })
+            let list = cx.tools.list(v).cloned().ok_or_else(|| RpcError::new(INTERNAL_ERROR, "Internal error"))?;
+            // Not `json!`, which would copy the list a second time.
+            Value::Object(Map::from_iter([("tools".to_string(), list)]))
         }
         "tools/call" => {
             let (result, notes) = call_tool(params, cx).await?;
@@ -153,8 +158,8 @@ pub async fn handle(method: &str, params: &Map<String, Value>, cx: &Context<'_>)
             no_cursor(params)?;
             json!({ "prompts": prompts() })
         }
-        "prompts/get" => get_prompt(params, v)?,
-        "completion/complete" => complete(params)?,
+        "prompts/get" => get_prompt(params, v, cx.tools)?,
+        "completion/complete" => complete(params, cx.tools)?,
         _ => return Err(not_found(method, v)),
     };
     Ok(Handled { result: decorate(method, result, v), notifications })
@@ -226,10 +231,9 @@ async fn call_tool(params: &Map<String, Value>, cx: &Context<'_>) -> Result<(Val
         Some(Value::Object(a)) => a,
         Some(_) => return Err(RpcError::invalid_params("`arguments` must be an object").into()),
     };
-    let tools = tools();
-    let tool = tools
-        .iter()
-        .find(|t| t.name == name)
+    let (tool, input_schema) = cx
+        .tools
+        .find(name)
         .ok_or_else(|| RpcError::invalid_params(format!("Unknown tool: {name}")).with_data(json!({ "name": name })))?;
 
     if let Some(c) = cx.caller {
@@ -249,7 +253,8 @@ async fn call_tool(params: &Map<String, Value>, cx: &Context<'_>) -> Result<(Val
     call.caller = cx.caller;
     let m = meta(params);
     let who = cx.caller.map(|c| (c.user_id.as_str(), c.client_id.as_str()));
-    let binding = mrtr::binding("tools/call", name, &Value::Object(args.clone()), who);
+    // Hashing the arguments costs as much as reading them: only round trips need it.
+    let binding = || mrtr::binding("tools/call", name, &Value::Object(args.clone()), who);
     if cx.version.is_stateless() {
         call.client_capabilities = m.and_then(|m| m.get(META_CLIENT_CAPABILITIES)).cloned();
         call.input_responses = match params.get("inputResponses") {
@@ -261,7 +266,7 @@ async fn call_tool(params: &Map<String, Value>, cx: &Context<'_>) -> Result<(Val
             None | Some(Value::Null) => None,
             Some(Value::String(token)) => {
                 let key = cx.state_key.ok_or_else(no_state_key)?;
-                Some(mrtr::open(key, token, &binding, cx.now_ms).map_err(|e| {
+                Some(mrtr::open(key, token, &binding(), cx.now_ms).map_err(|e| {
                     RpcError::invalid_params(match e {
                         mrtr::StateError::Expired => "`requestState` has expired; call the tool again without it",
                         _ => "`requestState` failed its integrity check",
@@ -297,9 +302,8 @@ async fn call_tool(params: &Map<String, Value>, cx: &Context<'_>) -> Result<(Val
         }
     }
 
-    let input_schema: Value =
-        serde_json::from_str(tool.input_schema).map_err(|_| RpcError::new(INTERNAL_ERROR, "Internal error"))?;
-    let output = match schema::validate(&input_schema, &Value::Object(args.clone())) {
+    let input_schema = input_schema.ok_or_else(|| RpcError::new(INTERNAL_ERROR, "Internal error"))?;
+    let output = match schema::validate_arguments(input_schema, args) {
         Err(e) => Output::error(format!("Invalid arguments for `{name}`: {e}")),
         Ok(()) => match cx.upstream.and_then(|u| u.call(name, args, &call)) {
             Some(work) => work.await,
@@ -307,12 +311,12 @@ async fn call_tool(params: &Map<String, Value>, cx: &Context<'_>) -> Result<(Val
         },
     };
     let result = match &output.input_required {
-        None => output.to_result(cx.version),
+        None => output.into_result(cx.version),
         Some(_) if !cx.version.is_stateless() => Output::error(format!(
             "`{name}` needs input from you before it can finish, which needs a client that speaks MCP 2026-07-28."
         ))
-        .to_result(cx.version),
-        Some(needs) => input_required(needs, &binding, cx)?,
+        .into_result(cx.version),
+        Some(needs) => input_required(needs, &binding(), cx)?,
     };
     Ok((result, call.notifications.into_inner()))
 }
@@ -361,7 +365,7 @@ fn read_resource(uri: &str, cx: &Context) -> Option<Value> {
     if let Some(r) = crate::conformance::read(uri) {
         return Some(r);
     }
-    guides::read(uri, cx.origin, &tools())
+    guides::read(uri, cx.origin, &cx.tools.tools())
 }
 
 fn prompts() -> Vec<Value> {
@@ -371,7 +375,7 @@ fn prompts() -> Vec<Value> {
     list
 }
 
-fn get_prompt(params: &Map<String, Value>, v: Version) -> Result<Value, RpcError> {
+fn get_prompt(params: &Map<String, Value>, v: Version, tools: &Registry) -> Result<Value, RpcError> {
     let name = required_str(params, "name")?;
     let empty = Map::new();
     let args = match params.get("arguments") {
@@ -385,14 +389,14 @@ fn get_prompt(params: &Map<String, Value>, v: Version) -> Result<Value, RpcError
     if let Some(r) = crate::conformance::get_prompt(name, args, params, v) {
         return r.map_err(RpcError::invalid_params);
     }
-    guides::get_prompt(name, args, &tools()).map_err(|e| match e {
+    guides::get_prompt(name, args, &tools.tools()).map_err(|e| match e {
         PromptError::UnknownPrompt => RpcError::invalid_params(format!("Unknown prompt: {name}")),
         PromptError::MissingArgument(a) => RpcError::invalid_params(format!("Missing required argument `{a}`")),
         PromptError::BadArgument(m) => RpcError::invalid_params(m),
     })
 }
 
-fn complete(params: &Map<String, Value>) -> Result<Value, RpcError> {
+fn complete(params: &Map<String, Value>, tools: &Registry) -> Result<Value, RpcError> {
     let reference =
         params.get("ref").and_then(Value::as_object).ok_or_else(|| RpcError::invalid_params("`ref` is required"))?;
     let ref_type = reference.get("type").and_then(Value::as_str).unwrap_or("");
@@ -421,7 +425,7 @@ fn complete(params: &Map<String, Value>) -> Result<Value, RpcError> {
     #[cfg(not(feature = "conformance"))]
     let known: Option<Vec<String>> = None;
     let mut values = known
-        .or_else(|| guides::complete(ref_type, ref_name, arg_name, value, &tools()))
+        .or_else(|| guides::complete(ref_type, ref_name, arg_name, value, &tools.tools()))
         .ok_or_else(|| RpcError::invalid_params(format!("Unknown reference: {ref_name}")))?;
     let total = values.len();
     values.truncate(100);
@@ -441,6 +445,7 @@ mod tests {
             caller: None,
             state_key: None,
             upstream: None,
+            tools: builtin(),
         }
     }
 

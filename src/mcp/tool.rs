@@ -64,6 +64,40 @@ impl Tool {
     }
 }
 
+/// The tools a server offers, in order, with each input schema parsed once instead of on
+/// every call.
+pub struct Registry {
+    entries: Vec<(&'static Tool, Option<Value>)>,
+    /// The `tools/list` array per protocol version, described on first use.
+    lists: [std::sync::OnceLock<Option<Value>>; super::version::SUPPORTED.len()],
+}
+
+impl Registry {
+    pub fn new(tools: impl IntoIterator<Item = &'static Tool>) -> Registry {
+        Registry {
+            entries: tools.into_iter().map(|t| (t, serde_json::from_str(t.input_schema).ok())).collect(),
+            lists: Default::default(),
+        }
+    }
+
+    /// Every tool described for `version`; `None` if a schema constant is not JSON.
+    pub fn list(&self, version: Version) -> Option<&Value> {
+        let describe =
+            || self.entries.iter().map(|(t, _)| t.describe(version)).collect::<Option<Vec<_>>>().map(Value::from);
+        self.lists.get(version as usize)?.get_or_init(describe).as_ref()
+    }
+
+    pub fn tools(&self) -> Vec<&'static Tool> {
+        self.entries.iter().map(|(t, _)| *t).collect()
+    }
+
+    /// The tool called `name` and its parsed input schema (`None` if the constant is not JSON,
+    /// which a unit test keeps from shipping).
+    pub fn find(&self, name: &str) -> Option<(&'static Tool, Option<&Value>)> {
+        self.entries.iter().find(|(t, _)| t.name == name).map(|(t, s)| (*t, s.as_ref()))
+    }
+}
+
 /// Validated arguments, with accessors that fail as a tool error instead of panicking.
 pub struct Args<'a>(pub &'a Map<String, Value>);
 
@@ -268,12 +302,18 @@ pub fn list_roots() -> Value {
 impl Output {
     /// Plain text for the model.
     pub fn text(text: impl Into<String>) -> Output {
-        Output::blocks(vec![json!({ "type": "text", "text": text.into() })])
+        // Moved in, not through `json!`, which would copy the text once more.
+        let block: Map<String, Value> = [("type", Value::from("text")), ("text", Value::String(text.into()))]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        Output::blocks(vec![Value::Object(block)])
     }
 
     /// Data that matches the tool's `outputSchema`; also sent as JSON text for older clients.
     pub fn data(value: Value) -> Output {
-        Output { structured: Some(value.clone()), ..Output::text(value.to_string()) }
+        let text = value.to_string();
+        Output { structured: Some(value), ..Output::text(text) }
     }
 
     /// Any content blocks (images, audio, embedded resources).
@@ -294,15 +334,16 @@ impl Output {
     }
 
     /// The `tools/call` result for a protocol version.
-    pub fn to_result(&self, version: Version) -> Value {
-        let mut r = json!({ "content": self.content });
-        if let (Some(s), true) = (&self.structured, version.has_structured_tools()) {
-            r["structuredContent"] = s.clone();
+    pub fn into_result(self, version: Version) -> Value {
+        let mut r = Map::new();
+        r.insert("content".into(), Value::Array(self.content));
+        if let (Some(s), true) = (self.structured, version.has_structured_tools()) {
+            r.insert("structuredContent".into(), s);
         }
         if self.is_error {
-            r["isError"] = json!(true);
+            r.insert("isError".into(), Value::Bool(true));
         }
-        r
+        Value::Object(r)
     }
 }
 

@@ -29,6 +29,8 @@ pub struct Endpoint<'a> {
     pub local_only: bool,
     /// Tools that act through Discord and KV.
     pub upstream: Option<&'a dyn server::Upstream>,
+    /// The tools offered ([`server::builtin`] in the Worker).
+    pub tools: &'a super::tool::Registry,
 }
 
 /// A session id any isolate can verify without storage: 16 random bytes and their MAC.
@@ -199,6 +201,7 @@ async fn post_checked(req: &RequestInfo, ep: &Endpoint<'_>) -> Reply {
         caller: ep.caller,
         state_key: ep.state_key,
         upstream: ep.upstream,
+        tools: ep.tools,
     };
 
     match parsed {
@@ -226,10 +229,12 @@ async fn post_checked(req: &RequestInfo, ep: &Endpoint<'_>) -> Reply {
                     if let Some(scope) = missing_scope {
                         reply = reply.with_header("www-authenticate", crate::auth::insufficient_scope(&origin, scope));
                     }
-                    match (issue_session, ep.session_key, crate::keys::random::<16>()) {
-                        (true, Some(key), Some(random)) => {
-                            reply.with_header("mcp-session-id", new_session_id(key, &random))
-                        }
+                    // Randomness crosses into JS in the Worker: drawn only for a new session.
+                    match (issue_session, ep.session_key) {
+                        (true, Some(key)) => match crate::keys::random::<16>() {
+                            Some(random) => reply.with_header("mcp-session-id", new_session_id(key, &random)),
+                            None => reply,
+                        },
                         _ => reply,
                     }
                 }
@@ -490,6 +495,7 @@ mod tests {
             session_key: Some(key),
             local_only: false,
             upstream: None,
+            tools: server::builtin(),
         }
     }
 
@@ -504,6 +510,7 @@ mod tests {
                 session_key: None,
                 local_only: false,
                 upstream: None,
+                tools: server::builtin(),
             },
         )
     }
@@ -553,7 +560,8 @@ mod tests {
                     state_key: None,
                     session_key: None,
                     local_only: false,
-                    upstream: None
+                    upstream: None,
+                    tools: server::builtin(),
                 }
             )
             .status,
@@ -773,6 +781,7 @@ mod tests {
             session_key: None,
             local_only: true,
             upstream: None,
+            tools: server::builtin(),
         };
         let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
         assert_eq!(post(&req("/mcp", &[], ping), &ep).status, 200);
@@ -791,6 +800,7 @@ mod tests {
             session_key: None,
             local_only: false,
             upstream: None,
+            tools: server::builtin(),
         };
         let mut r = req("/mcp", &[("origin", "https://allowed.example")], "");
         r.method = "OPTIONS".into();
