@@ -1,10 +1,10 @@
-//! Access tokens: JWTs signed with HS256 (jwt-compact) under a key derived from `SECRET_KEY`,
-//! verified on every MCP request with no KV read and no Discord call. The algorithm is fixed by
-//! the verifier, so `alg: none` or any other algorithm never verifies.
+//! Access tokens: compact JWTs (RFC 7519) signed with HS256 under a key derived from
+//! `SECRET_KEY`, verified on every MCP request with no KV read and no Discord call. Only the
+//! shape this server issues is accepted: `alg` must be `HS256`, so `alg: none` or any other
+//! algorithm never verifies, and the signature is checked before the claims are read.
 
-use chrono::{DateTime, Duration, Utc};
-use jwt_compact::alg::{Hs256, Hs256Key};
-use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions, Token, UntrustedToken, ValidationError};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::grant::Profile;
@@ -14,6 +14,9 @@ use crate::keys::Key;
 /// same fleet of synchronised clocks, so this stays small: it adds to how long a revoked
 /// grant's access token may still be used.
 pub const LEEWAY_SECONDS: i64 = 5;
+
+/// `{"alg":"HS256","typ":"at+jwt"}` (RFC 9068 media type), base64url.
+const HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9";
 
 /// The claims this server puts in an access token besides `exp`, `iat` and `nbf`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +34,21 @@ pub struct AccessClaims {
     pub gid: String,
     /// The Discord identity recorded at login, so tools can know the caller without a lookup.
     pub discord: Profile,
+}
+
+/// The payload as signed: the claims and their validity window, in seconds since the epoch.
+#[derive(Serialize, Deserialize)]
+struct Payload {
+    #[serde(flatten)]
+    claims: AccessClaims,
+    exp: Option<i64>,
+    iat: Option<i64>,
+    nbf: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct JoseHeader {
+    alg: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,61 +76,57 @@ impl TokenError {
     }
 }
 
-fn at(unix_seconds: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(unix_seconds, 0).unwrap_or(DateTime::UNIX_EPOCH)
-}
-
-fn hs_key(key: &Key) -> Hs256Key {
-    Hs256Key::new(key.bytes())
-}
-
 /// Signs an access token valid from `now` for `ttl_seconds`.
 pub fn issue(key: &Key, claims: AccessClaims, now: i64, ttl_seconds: i64) -> Option<String> {
-    let mut c = Claims::new(claims);
-    c.issued_at = Some(at(now));
-    c.not_before = Some(at(now));
-    c.expiration = Some(at(now.saturating_add(ttl_seconds)));
-    Hs256.token(&Header::empty().with_token_type("at+jwt"), &c, &hs_key(key)).ok()
+    let payload = Payload { claims, exp: Some(now.saturating_add(ttl_seconds)), iat: Some(now), nbf: Some(now) };
+    let signing_input = format!("{HEADER}.{}", B64.encode(serde_json::to_vec(&payload).ok()?));
+    let signature = B64.encode(key.sign(signing_input.as_bytes()));
+    Some(format!("{signing_input}.{signature}"))
+}
+
+/// The payload of a token whose header and signature verify under an accepted key.
+fn open(key: &Key, token: &str) -> Result<Payload, TokenError> {
+    let (signing_input, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
+    let (header, payload) = signing_input.split_once('.').ok_or(TokenError::Malformed)?;
+    if payload.contains('.') {
+        return Err(TokenError::Malformed);
+    }
+    let header: JoseHeader = B64
+        .decode(header)
+        .ok()
+        .and_then(|h| serde_json::from_slice(&h).ok())
+        .ok_or(TokenError::Malformed)?;
+    let signature = B64.decode(signature).map_err(|_| TokenError::Malformed)?;
+    if header.alg != "HS256" || !key.verify(signing_input.as_bytes(), &signature) {
+        return Err(TokenError::BadSignature);
+    }
+    B64.decode(payload).ok().and_then(|p| serde_json::from_slice(&p).ok()).ok_or(TokenError::Malformed)
 }
 
 /// `iat` and `exp` of a token whose signature verifies (for introspection).
 pub fn times(key: &Key, token: &str) -> Option<(i64, i64)> {
-    let untrusted = UntrustedToken::new(token).ok()?;
-    let token: Token<AccessClaims> =
-        key.accepted().find_map(|k| Hs256.validator(&Hs256Key::new(k)).validate(&untrusted).ok())?;
-    let c = token.claims();
-    Some((c.issued_at?.timestamp(), c.expiration?.timestamp()))
+    let p = open(key, token).ok()?;
+    Some((p.iat?, p.exp?))
 }
 
 /// Verifies signature, time window, issuer and audience; returns the claims.
 pub fn verify(key: &Key, token: &str, issuer: &str, audience: &str, now: i64) -> Result<AccessClaims, TokenError> {
-    let untrusted = UntrustedToken::new(token).map_err(|_| TokenError::Malformed)?;
-    let check = |k: &[u8; 32]| Hs256.validator::<AccessClaims>(&Hs256Key::new(k)).validate(&untrusted);
-    let token: Token<AccessClaims> = match check(key.bytes()) {
-        Ok(t) => t,
-        // During a key rotation a token may carry the previous key's signature.
-        Err(first) => key.accepted().skip(1).find_map(|k| check(k).ok()).ok_or(match first {
-            ValidationError::MalformedClaims(_) | ValidationError::NoClaim(_) => TokenError::Malformed,
-            _ => TokenError::BadSignature,
-        })?,
-    };
-    let options = TimeOptions::new(Duration::seconds(LEEWAY_SECONDS), move || at(now));
-    let claims = token.claims();
-    claims.validate_expiration(&options).map_err(|e| match e {
-        ValidationError::NoClaim(_) => TokenError::Malformed,
-        _ => TokenError::Expired,
-    })?;
-    claims.validate_maturity(&options).map_err(|_| TokenError::NotYetValid)?;
-    if claims.issued_at.is_some_and(|iat| iat.timestamp() > now + LEEWAY_SECONDS) {
+    let p = open(key, token)?;
+    let exp = p.exp.ok_or(TokenError::Malformed)?;
+    if now.saturating_sub(LEEWAY_SECONDS) > exp {
+        return Err(TokenError::Expired);
+    }
+    let early = |t: i64| t > now.saturating_add(LEEWAY_SECONDS);
+    if p.nbf.is_none_or(early) || p.iat.is_some_and(early) {
         return Err(TokenError::NotYetValid);
     }
-    if claims.custom.iss != issuer {
+    if p.claims.iss != issuer {
         return Err(TokenError::WrongIssuer);
     }
-    if claims.custom.aud != audience {
+    if p.claims.aud != audience {
         return Err(TokenError::WrongAudience);
     }
-    Ok(claims.custom.clone())
+    Ok(p.claims)
 }
 
 #[cfg(test)]
@@ -203,10 +217,44 @@ mod tests {
         assert_eq!(verify(&ended, &before, ISS, AUD, NOW), Err(TokenError::BadSignature));
     }
 
+    fn signed(header: &str, payload: serde_json::Value) -> String {
+        let input = format!("{}.{}", B64.encode(header), B64.encode(payload.to_string()));
+        let sig = B64.encode(key().sign(input.as_bytes()));
+        format!("{input}.{sig}")
+    }
+
     #[test]
-    fn a_token_without_exp_is_malformed() {
-        let c = Claims::new(claims());
-        let t = Hs256.token(&Header::empty(), &c, &hs_key(&key())).unwrap();
-        assert_eq!(verify(&key(), &t, ISS, AUD, NOW), Err(TokenError::Malformed));
+    fn the_header_is_the_one_rfc_9068_names() {
+        assert_eq!(B64.decode(HEADER).unwrap(), br#"{"alg":"HS256","typ":"at+jwt"}"#);
+        assert!(token().starts_with(HEADER));
+    }
+
+    #[test]
+    fn signed_tokens_with_missing_or_wrongly_typed_times_fail() {
+        let mut full = serde_json::to_value(claims()).unwrap();
+        full["exp"] = (NOW + 60).into();
+        full["iat"] = NOW.into();
+        full["nbf"] = NOW.into();
+        let hs = r#"{"alg":"HS256"}"#;
+        assert_eq!(verify(&key(), &signed(hs, full.clone()), ISS, AUD, NOW), Ok(claims()), "typ is optional");
+        let mut no_exp = full.clone();
+        no_exp.as_object_mut().unwrap().remove("exp");
+        assert_eq!(verify(&key(), &signed(hs, no_exp), ISS, AUD, NOW), Err(TokenError::Malformed));
+        let mut no_nbf = full.clone();
+        no_nbf.as_object_mut().unwrap().remove("nbf");
+        assert_eq!(verify(&key(), &signed(hs, no_nbf), ISS, AUD, NOW), Err(TokenError::NotYetValid));
+        let mut late_iat = full.clone();
+        late_iat["iat"] = (NOW + 60).into();
+        assert_eq!(verify(&key(), &signed(hs, late_iat), ISS, AUD, NOW), Err(TokenError::NotYetValid));
+        let mut text_exp = full.clone();
+        text_exp["exp"] = "never".into();
+        assert_eq!(verify(&key(), &signed(hs, text_exp), ISS, AUD, NOW), Err(TokenError::Malformed));
+        let mut no_sub = full.clone();
+        no_sub.as_object_mut().unwrap().remove("sub");
+        assert_eq!(verify(&key(), &signed(hs, no_sub), ISS, AUD, NOW), Err(TokenError::Malformed));
+        assert_eq!(verify(&key(), &signed(r#"{"alg":"none"}"#, full.clone()), ISS, AUD, NOW), Err(TokenError::BadSignature));
+        assert_eq!(verify(&key(), &signed("{}", full), ISS, AUD, NOW), Err(TokenError::Malformed));
+        assert_eq!(times(&key(), &token()), Some((NOW, NOW + 3600)));
+        assert_eq!(times(&key(), "a.b.c"), None);
     }
 }
