@@ -4,6 +4,7 @@
 
 use serde_json::json;
 
+use crate::apps;
 use crate::auth;
 use crate::config::Config;
 use crate::discord_tools::DiscordUpstream;
@@ -70,6 +71,18 @@ async fn dispatch<P: Platform>(route: Route, req: &RequestInfo, cfg: &Config, pl
             tokens::revoke(req, cfg, &secrets, cfg.auth_keys()?, platform).await
         }
         Route::Introspect => tokens::introspect(req, cfg, cfg.auth_keys()?, platform).await,
+        Route::Apps => {
+            cfg.secrets()?;
+            apps::show(req, cfg.auth_keys()?, platform).await
+        }
+        Route::AppsAction => {
+            let secrets = cfg.secrets()?;
+            apps::act(req, cfg, &secrets, cfg.auth_keys()?, platform).await
+        }
+        Route::AppsLogin => {
+            let secrets = cfg.secrets()?;
+            apps::login(req, cfg, &secrets, cfg.auth_keys()?)
+        }
     })
 }
 
@@ -78,7 +91,7 @@ async fn dispatch<P: Platform>(route: Route, req: &RequestInfo, cfg: &Config, pl
 fn rate_bucket(route: Route) -> Option<&'static str> {
     match route {
         Route::Register => Some("register"),
-        Route::Authorize | Route::Decide => Some("authorize"),
+        Route::Authorize | Route::Decide | Route::AppsLogin | Route::AppsAction => Some("authorize"),
         Route::Token | Route::Revoke | Route::Introspect => Some("token"),
         _ => None,
     }
@@ -91,7 +104,9 @@ fn rate_key(bucket: &str, req: &RequestInfo) -> String {
 
 /// `429` in the form the caller reads: a page for a person, OAuth JSON for a client.
 fn too_many(route: Route, req: &RequestInfo) -> Reply {
-    let reply = if matches!(route, Route::Authorize | Route::Decide) || req.wants_html() {
+    let reply = if matches!(route, Route::Authorize | Route::Decide | Route::AppsLogin | Route::AppsAction)
+        || req.wants_html()
+    {
         Reply::html(
             429,
             pages::error_page(

@@ -424,6 +424,9 @@ pub async fn callback<P: Platform>(
     keys: &AuthKeys,
     platform: &P,
 ) -> Reply {
+    if crate::apps::owns_callback(req, keys) {
+        return crate::apps::callback(req, cfg, secrets, platform, keys).await;
+    }
     let origin = req.origin();
     let now = now_s(req);
     let query = Form::parse(req.url.query().unwrap_or("").as_bytes()).unwrap_or_default();

@@ -265,7 +265,7 @@ mod tests {
     }
 
     fn ops(reads: u32, writes: u32) -> Ops {
-        Ops { reads, writes, deletes: 0 }
+        Ops { reads, writes, ..Ops::default() }
     }
 
     #[test]

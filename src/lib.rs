@@ -7,6 +7,7 @@
 //! calls [`app::handle`], and turns the resulting [`http::Reply`] back into a response.
 
 pub mod app;
+pub mod apps;
 pub mod auth;
 pub mod config;
 #[cfg(feature = "conformance")]

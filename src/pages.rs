@@ -23,7 +23,14 @@ ul{padding-left:1.25rem}.ok{color:var(--ok)}.bad{color:var(--bad)}\
 a{color:var(--accent)}.actions{display:flex;gap:.75rem;flex-wrap:wrap;margin-top:1rem}\
 button{font:inherit;padding:.6rem 1.1rem;border-radius:8px;border:1px solid var(--line);background:var(--card);color:var(--fg);cursor:pointer}\
 button.primary{background:var(--accent);border-color:var(--accent);color:#fff}button:focus-visible{outline:3px solid var(--accent);outline-offset:2px}\
-footer{font-size:.85rem;color:var(--muted);text-align:center}";
+footer{font-size:.85rem;color:var(--muted);text-align:center}\
+.who{display:flex;align-items:center;gap:.75rem;margin:.5rem 0}.who img,.who .initial{width:40px;height:40px;border-radius:50%;flex:none}\
+.who .initial{display:grid;place-items:center;background:var(--accent);color:#fff;font-weight:600}\
+.apps{list-style:none;padding:0;margin:0}.apps li{border-top:1px solid var(--line);padding:1rem 0}.apps li:first-child{border-top:0}\
+.apps h2{margin:0 0 .25rem}.apps dl{display:grid;grid-template-columns:max-content 1fr;gap:.15rem .75rem;margin:.25rem 0 .75rem;font-size:.95rem}\
+.apps dt{color:var(--muted)}.apps dd{margin:0;overflow-wrap:anywhere}.notice{border-left:4px solid var(--ok);padding:.25rem .75rem}\
+button.danger{border-color:var(--bad);color:var(--bad)}a.button{display:inline-block;text-decoration:none;padding:.6rem 1.1rem;border-radius:8px;background:var(--accent);color:#fff}\
+a.button:focus-visible{outline:3px solid var(--fg);outline-offset:2px}";
 
 /// `sha256-…` source expression for the inline stylesheet, for the CSP.
 pub fn style_hash() -> &'static str {
@@ -155,6 +162,82 @@ pub fn consent(client_name: Option<&str>, redirect_uri: &str, scopes: &[&str], r
         csrf = escape(csrf),
     );
     layout("Approve access", &body)
+}
+
+/// A Discord identity as a person recognises it: avatar (or initial) and display name.
+pub fn identity(name: &str, avatar_url: Option<&str>) -> String {
+    let picture = match avatar_url {
+        Some(url) => format!("<img src=\"{}\" alt=\"\" width=\"40\" height=\"40\">", escape(url)),
+        None => format!(
+            "<span class=\"initial\" aria-hidden=\"true\">{}</span>",
+            escape(&name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default())
+        ),
+    };
+    format!("<div class=\"who\">{picture}<span>Logged in to Discord as <strong>{}</strong></span></div>", escape(name))
+}
+
+/// The connected apps page before login.
+pub fn apps_login() -> String {
+    layout(
+        "Connected apps",
+        "<div class=\"card\"><h1>Connected apps</h1>\
+         <p>See every application you allowed to use this server with your Discord account, and disconnect any of them.</p>\
+         <p class=\"muted\">You log in with Discord only to prove who you are: this page asks Discord for your name and nothing else, and keeps no Discord token.</p>\
+         <div class=\"actions\"><a class=\"button\" href=\"/apps/login\">Log in with Discord</a></div></div>",
+    )
+}
+
+/// One connected application on the page.
+pub struct AppRow<'a> {
+    pub grant: &'a str,
+    pub name: Option<&'a str>,
+    pub client_id: &'a str,
+    pub scopes: Vec<&'a str>,
+    pub granted: String,
+    pub refreshed: Option<String>,
+    pub expires: String,
+}
+
+/// The connected apps page: who is logged in, each application with a Disconnect button.
+pub fn apps(who_html: &str, rows: &[AppRow], csrf: &str, notice: Option<&str>) -> String {
+    let hidden = format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", escape(csrf));
+    let notice = notice.map(|n| format!("<p class=\"notice\" role=\"status\">{}</p>", escape(n))).unwrap_or_default();
+    let list = if rows.is_empty() {
+        "<p>No application is connected. When you approve one, it appears here.</p>".to_string()
+    } else {
+        let items: String = rows
+            .iter()
+            .map(|r| {
+                let name = r.name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or("Unnamed application");
+                let scopes: String = r.scopes.iter().map(|s| format!("<li>{}</li>", escape(scope_description(s)))).collect();
+                let label = format!("Disconnect {name}");
+                format!(
+                    "<li><h2>{name}</h2><dl><dt>Client id</dt><dd><code>{client}</code></dd>\
+                     <dt>Connected</dt><dd>{granted}</dd><dt>Last refreshed</dt><dd>{refreshed}</dd>\
+                     <dt>Ends</dt><dd>{expires}</dd></dl><ul>{scopes}</ul>\
+                     <form method=\"post\" action=\"/apps\">{hidden}<input type=\"hidden\" name=\"grant\" value=\"{grant}\">\
+                     <button type=\"submit\" name=\"action\" value=\"revoke\" class=\"danger\" aria-label=\"{label}\">Disconnect</button></form></li>",
+                    name = escape(name),
+                    client = escape(r.client_id),
+                    granted = escape(&r.granted),
+                    refreshed = escape(r.refreshed.as_deref().unwrap_or("never")),
+                    expires = escape(&r.expires),
+                    grant = escape(r.grant),
+                    label = escape(&label),
+                )
+            })
+            .collect();
+        format!("<ul class=\"apps\">{items}</ul>")
+    };
+    layout(
+        "Connected apps",
+        &format!(
+            "<div class=\"card\"><h1>Connected apps</h1>{who_html}{notice}\
+             <p class=\"muted\">Disconnecting an application ends its access at once: its tokens stop working and the Discord authorization behind it is revoked. It can ask you again later.</p></div>\
+             <div class=\"card\">{list}</div>\
+             <form method=\"post\" action=\"/apps\">{hidden}<div class=\"actions\"><button type=\"submit\" name=\"action\" value=\"logout\">Log out of this page</button></div></form>"
+        ),
+    )
 }
 
 /// An error page: a heading, an explanation, and optional details (already escaped HTML).

@@ -21,6 +21,10 @@ pub enum Route {
     Token,
     Revoke,
     Introspect,
+    /// The connected apps page, its form, and its Discord login.
+    Apps,
+    AppsAction,
+    AppsLogin,
     /// `OPTIONS` on a known path: `204` with `Allow`.
     Options {
         allow: &'static str,
@@ -53,6 +57,8 @@ const TABLE: &[Entry] = &[
     ("/token", "POST, OPTIONS", &[("POST", Route::Token)]),
     ("/revoke", "POST, OPTIONS", &[("POST", Route::Revoke)]),
     ("/introspect", "POST, OPTIONS", &[("POST", Route::Introspect)]),
+    ("/apps", "GET, HEAD, POST, OPTIONS", &[("GET", Route::Apps), ("POST", Route::AppsAction)]),
+    ("/apps/login", "GET, HEAD, OPTIONS", &[("GET", Route::AppsLogin)]),
 ];
 
 /// Paths that serve the MCP endpoint (their `OPTIONS` is a CORS preflight).

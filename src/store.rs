@@ -42,7 +42,13 @@ pub trait Store {
     /// Writes with a TTL in seconds (`None`: kept until deleted).
     async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError>;
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// One page (at most [`LIST_PAGE`]) of the keys starting with `prefix`, in key order, and
+    /// the cursor of the next page if there is one.
+    async fn list(&self, prefix: &str, cursor: Option<&str>) -> Result<(Vec<String>, Option<String>), StoreError>;
 }
+
+/// Keys per `list` page (KV's default and maximum).
+pub const LIST_PAGE: usize = 1000;
 
 /// An in-memory store for native tests. TTLs are recorded, not enforced; every operation is
 /// counted, so tests state the KV cost of each endpoint exactly.
@@ -58,6 +64,7 @@ pub struct Ops {
     pub reads: u32,
     pub writes: u32,
     pub deletes: u32,
+    pub lists: u32,
 }
 
 impl MemoryStore {
@@ -92,6 +99,23 @@ impl Store for MemoryStore {
         self.count(|o| o.deletes += 1);
         self.entries.borrow_mut().remove(key);
         Ok(())
+    }
+
+    async fn list(&self, prefix: &str, cursor: Option<&str>) -> Result<(Vec<String>, Option<String>), StoreError> {
+        check_key(prefix)?;
+        self.count(|o| o.lists += 1);
+        // The cursor is the last key of the previous page.
+        let entries = self.entries.borrow();
+        let mut keys = entries
+            .keys()
+            .filter(|k| k.starts_with(prefix) && cursor.is_none_or(|c| k.as_str() > c))
+            .take(LIST_PAGE + 1)
+            .cloned()
+            .collect::<Vec<_>>();
+        let more = keys.len() > LIST_PAGE;
+        keys.truncate(LIST_PAGE);
+        let next = if more { keys.last().cloned() } else { None };
+        Ok((keys, next))
     }
 }
 

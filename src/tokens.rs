@@ -538,6 +538,92 @@ pub async fn introspect<P: Platform>(req: &RequestInfo, cfg: &Config, keys: &Aut
     Reply::json(200, &body).with_header("cache-control", "no-store")
 }
 
+/// An active grant as the connected apps page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connected {
+    pub grant: String,
+    pub client_id: String,
+    pub client_name: Option<String>,
+    pub scope: String,
+    pub created: i64,
+    /// When the newest refresh token was issued; `None` if never refreshed.
+    pub refreshed: Option<i64>,
+    pub expires: i64,
+}
+
+/// Most grants one person's page lists, and most pages of refresh records read per grant.
+pub const MAX_CONNECTED: usize = 50;
+const MAX_GENERATION_PAGES: usize = 3;
+
+/// `user`'s active grants, newest first. Read only from keys under `grant:<user>:`, so no
+/// other person's grant can appear. KV: 1 list, then per grant 1 read, 1 list (or more for
+/// a grant refreshed over a thousand times) and 1 read if it was ever refreshed.
+pub async fn connected<S: Store>(kv: &S, user: &str, now: i64) -> Result<Vec<Connected>, ()> {
+    let prefix = grant_key(user, "");
+    let (keys, _) = kv.list(&prefix, None).await.map_err(|_| ())?;
+    let mut out = Vec::new();
+    for key in keys {
+        let Some(grant) = key.strip_prefix(&prefix) else { continue };
+        let Some(record) = read_json::<_, GrantRecord>(kv, &key).await? else { continue };
+        if !record.active(now) {
+            continue;
+        }
+        let refreshed = match newest_generation(kv, grant).await? {
+            Some(n) => read_json::<_, Issued>(kv, &refresh::record_key(grant, n)).await?.map(|i| i.at),
+            None => None,
+        };
+        out.push(Connected {
+            grant: grant.to_string(),
+            client_id: record.client_id,
+            client_name: record.client_name,
+            scope: record.scope,
+            created: record.created,
+            refreshed,
+            expires: record.expires,
+        });
+    }
+    out.sort_by_key(|c| std::cmp::Reverse(c.created));
+    out.truncate(MAX_CONNECTED);
+    Ok(out)
+}
+
+/// The highest generation with a record under `rt:<grant>:` (keys sort as text, not numbers).
+async fn newest_generation<S: Store>(kv: &S, grant: &str) -> Result<Option<u32>, ()> {
+    let prefix = format!("rt:{grant}:");
+    let mut newest = None;
+    let mut cursor = None;
+    for _ in 0..MAX_GENERATION_PAGES {
+        let (keys, next) = kv.list(&prefix, cursor.as_deref()).await.map_err(|_| ())?;
+        let page = keys.iter().filter_map(|k| k.strip_prefix(&prefix)?.parse::<u32>().ok()).max();
+        newest = newest.max(page);
+        match next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    Ok(newest)
+}
+
+/// Ends one of `user`'s own grants at their request: its tokens, and the Discord
+/// authorization behind it. `Ok(false)`: no such active grant (already ended).
+pub async fn disconnect<P: Platform>(
+    cfg: &Config,
+    secrets: &Secrets<'_>,
+    keys: &AuthKeys,
+    platform: &P,
+    now: i64,
+    user: &str,
+    grant: &str,
+) -> Result<bool, ()> {
+    let kv = platform.kv().ok_or(())?;
+    let Some(record) = read_json::<_, GrantRecord>(kv, &grant_key(user, grant)).await? else { return Ok(false) };
+    if !record.active(now) {
+        return Ok(false);
+    }
+    let cx = Ctx { cfg, secrets, keys, platform, now, origin: String::new() };
+    revoke_grant(&cx, kv, user, grant, &record, "revoked on the connected apps page").await.map(|()| true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -615,11 +701,69 @@ mod tests {
     }
 
     #[test]
+    fn connected_apps_list_and_disconnect_only_the_persons_own_grants() {
+        let fake = Fake::default();
+        let now = 1_785_240_000;
+        let (_, body) = redemption(now);
+        let (status, first) = post(&fake, "/token", &body, now);
+        assert_eq!(status, 200);
+        let refresh = first["refresh_token"].as_str().unwrap().to_string();
+        let rotate =
+            format!("grant_type=refresh_token&client_id={}&refresh_token={}", enc(&first_client(&body)), enc(&refresh));
+        assert_eq!(post(&fake, "/token", &rotate, now + 100).0, 200);
+        // Someone else's grant under another user id must never be listed or revoked.
+        let other = GrantRecord { user: Profile { id: "7".into(), ..record_user() }, ..stored_grant(&fake) };
+        block_on(fake.kv.put(&grant_key("7", "BBBBBBBBBBBBBBBBBBBBBB"), &serde_json::to_string(&other).unwrap(), None))
+            .unwrap();
+        fake.kv.take_ops();
+
+        let list = block_on(connected(&fake.kv, "42", now + 200)).unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(
+            (list[0].grant.as_str(), list[0].created, list[0].refreshed),
+            ("AAAAAAAAAAAAAAAAAAAAAA", now, Some(now + 100))
+        );
+        assert_eq!(list[0].scope, "mcp profile");
+        assert_eq!(
+            fake.kv.take_ops(),
+            Ops { reads: 2, writes: 0, deletes: 0, lists: 2 },
+            "listing one refreshed grant"
+        );
+
+        let cfg = cfg();
+        let secrets = cfg.secrets().unwrap();
+        let keys = AuthKeys::new(&secrets);
+        let end = |user: &str, grant: &str| block_on(disconnect(&cfg, &secrets, &keys, &fake, now + 300, user, grant));
+        assert_eq!(end("42", "BBBBBBBBBBBBBBBBBBBBBB"), Ok(false), "another person's grant is not reachable");
+        fake.answers.borrow_mut().push((200, ""));
+        assert_eq!(end("42", "AAAAAAAAAAAAAAAAAAAAAA"), Ok(true));
+        assert!(fake.sent.borrow().iter().any(|u| u.ends_with("/api/oauth2/token/revoke")), "Discord is told");
+        assert_eq!(end("42", "AAAAAAAAAAAAAAAAAAAAAA"), Ok(false), "already ended");
+        assert!(block_on(connected(&fake.kv, "42", now + 400)).unwrap().is_empty());
+        assert_eq!(post(&fake, "/token", &rotate, now + 500).1["error"], "invalid_grant", "its refresh token is dead");
+        assert_eq!(block_on(connected(&fake.kv, "7", now + 400)).unwrap().len(), 1);
+    }
+
+    fn first_client(body: &str) -> String {
+        let form = Form::parse(body.as_bytes()).unwrap();
+        form.get("client_id").unwrap().to_string()
+    }
+
+    fn record_user() -> Profile {
+        Profile { id: "42".into(), username: "n".into(), global_name: None, avatar_url: None, email: None }
+    }
+
+    fn stored_grant(fake: &Fake) -> GrantRecord {
+        let v = fake.kv.entries.borrow()[&grant_key("42", "AAAAAAAAAAAAAAAAAAAAAA")].0.clone();
+        serde_json::from_str(&v).unwrap()
+    }
+
+    #[test]
     fn redeem_rotate_retry_reuse_replay() {
         let fake = Fake::default();
         let now = 1_785_240_000;
         let (id, redeem) = redemption(now);
-        let ops = |reads, writes, deletes| Ops { reads, writes, deletes };
+        let ops = |reads, writes, deletes| Ops { reads, writes, deletes, lists: 0 };
         let (status, first) = post(&fake, "/token", &redeem, now);
         assert_eq!(status, 200, "{first}");
         assert_eq!(fake.kv.entries.borrow().len(), 1, "one write per login: the grant");
@@ -672,7 +816,7 @@ mod tests {
         fake.kv.take_ops();
         assert_eq!(post(&fake, "/revoke", &format!("client_id={}&token={}", enc(&id), enc(&rt)), now).0, 200);
         assert_eq!(fake.sent.borrow().len(), 1, "Discord revoke");
-        assert_eq!(fake.kv.take_ops(), Ops { reads: 2, writes: 2, deletes: 2 }, "a revocation");
+        assert_eq!(fake.kv.take_ops(), Ops { reads: 2, writes: 2, deletes: 2, lists: 0 }, "a revocation");
         let record = fake.kv.entries.borrow().values().next().unwrap().0.clone();
         let g: GrantRecord = serde_json::from_str(&record).unwrap();
         assert_eq!(g.revoked.unwrap().reason, "revoked by the client");

@@ -132,6 +132,21 @@ impl Store for Kv {
         check_key(key)?;
         self.0.delete(key).await.map_err(|e| StoreError::Backend(e.to_string()))
     }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+    ) -> std::result::Result<(Vec<String>, Option<String>), StoreError> {
+        check_key(prefix)?;
+        let mut list = self.0.list().prefix(prefix.to_string());
+        if let Some(c) = cursor {
+            list = list.cursor(c.to_string());
+        }
+        let page = list.execute().await.map_err(|e| StoreError::Backend(e.to_string()))?;
+        let next = if page.list_complete { None } else { page.cursor };
+        Ok((page.keys.into_iter().map(|k| k.name).collect(), next))
+    }
 }
 
 /// The Workers Rate Limiting binding (`[[ratelimits]]` in `wrangler.toml`), when bound.

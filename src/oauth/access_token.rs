@@ -91,11 +91,8 @@ fn open(key: &Key, token: &str) -> Result<Payload, TokenError> {
     if payload.contains('.') {
         return Err(TokenError::Malformed);
     }
-    let header: JoseHeader = B64
-        .decode(header)
-        .ok()
-        .and_then(|h| serde_json::from_slice(&h).ok())
-        .ok_or(TokenError::Malformed)?;
+    let header: JoseHeader =
+        B64.decode(header).ok().and_then(|h| serde_json::from_slice(&h).ok()).ok_or(TokenError::Malformed)?;
     let signature = B64.decode(signature).map_err(|_| TokenError::Malformed)?;
     if header.alg != "HS256" || !key.verify(signing_input.as_bytes(), &signature) {
         return Err(TokenError::BadSignature);
@@ -252,7 +249,10 @@ mod tests {
         let mut no_sub = full.clone();
         no_sub.as_object_mut().unwrap().remove("sub");
         assert_eq!(verify(&key(), &signed(hs, no_sub), ISS, AUD, NOW), Err(TokenError::Malformed));
-        assert_eq!(verify(&key(), &signed(r#"{"alg":"none"}"#, full.clone()), ISS, AUD, NOW), Err(TokenError::BadSignature));
+        assert_eq!(
+            verify(&key(), &signed(r#"{"alg":"none"}"#, full.clone()), ISS, AUD, NOW),
+            Err(TokenError::BadSignature)
+        );
         assert_eq!(verify(&key(), &signed("{}", full), ISS, AUD, NOW), Err(TokenError::Malformed));
         assert_eq!(times(&key(), &token()), Some((NOW, NOW + 3600)));
         assert_eq!(times(&key(), "a.b.c"), None);
