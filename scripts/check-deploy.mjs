@@ -218,7 +218,7 @@ function listSecrets() {
   if (r.status !== 0) {
     const reason = firstLine(r.stderr) || firstLine(r.stdout) || `wrangler exited with ${r.signal ?? r.status}`;
     // A Worker not deployed yet has no secrets; `wrangler secret put` creates it.
-    return /^Worker ".*" not found/.test(reason) ? { names: [], note: reason } : { reason };
+    return { reason };
   }
   try {
     return { names: JSON.parse(r.stdout).map((s) => s.name) };
