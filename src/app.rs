@@ -25,6 +25,9 @@ pub async fn handle<P: Platform>(req: &RequestInfo, cfg: &Config, platform: &P) 
     } else {
         resolve(&req.method, req.url.path())
     };
+    if let Ok(route) = &routed {
+        req.note(|n| n.route = route.name());
+    }
     let result = match routed {
         Ok(route) => match rate_bucket(route) {
             Some(bucket) if !platform.within_rate(&rate_key(bucket, req)).await => Ok(too_many(route, req)),
@@ -32,10 +35,32 @@ pub async fn handle<P: Platform>(req: &RequestInfo, cfg: &Config, platform: &P) 
         },
         Err(e) => Err(e),
     };
-    match result {
+    let reply = match result {
         Ok(reply) => reply,
         Err(e) => e.into_reply(req.wants_html()),
+    };
+    annotate(req, reply)
+}
+
+/// Gives a failed request's reply its request id (a person can quote it from the page) and
+/// its error code to the log line.
+fn annotate(req: &RequestInfo, mut reply: Reply) -> Reply {
+    if reply.status < 400 {
+        return reply;
     }
+    let html = reply.header("content-type").is_some_and(|t| t.starts_with("text/html"));
+    if html && !req.request_id.is_empty() {
+        let id = pages::escape(&req.request_id);
+        reply.body = reply.body.replacen("<footer>", &format!("<footer>Request id <code>{id}</code> · "), 1);
+    } else if req.notes.borrow().error.is_none() && reply.body.len() <= 4096 {
+        // OAuth errors name the code in `error`, JSON-RPC errors in `error.code`.
+        let code = serde_json::from_str::<serde_json::Value>(&reply.body).ok().and_then(|v| match &v["error"] {
+            serde_json::Value::String(s) => Some(s.clone()),
+            e => e.get("code").map(|c| c.to_string()),
+        });
+        req.note(|n| n.error = code);
+    }
+    reply
 }
 
 async fn dispatch<P: Platform>(route: Route, req: &RequestInfo, cfg: &Config, platform: &P) -> Result<Reply, AppError> {
@@ -152,7 +177,13 @@ async fn mcp<P: Platform>(req: &RequestInfo, cfg: &Config, platform: &P) -> Resu
         return Ok(reply);
     }
     let caller = match auth::authenticate(req, auth_keys) {
-        Ok(c) => c,
+        Ok(c) => {
+            req.note(|n| {
+                n.client_id = Some(c.client_id.clone());
+                n.user = Some(c.user_id.clone());
+            });
+            c
+        }
         Err(reply) => return Ok(transport::with_cors(reply, req.header("origin"), req)),
     };
     let upstream = DiscordUpstream { cfg, secrets, keys: auth_keys, platform };

@@ -73,6 +73,7 @@ pub async fn show<P: Platform>(req: &RequestInfo, keys: &AuthKeys, platform: &P)
     let Some(s) = session(req, keys, now) else {
         return Reply::html(200, pages::apps_login());
     };
+    req.note(|n| n.user = Some(s.id.clone()));
     let Some(kv) = platform.kv() else {
         return page(503, "Temporarily unavailable", "The list of applications cannot be read right now.");
     };

@@ -315,7 +315,10 @@ pub async fn authorize<P: Platform>(
         return AppError::Internal.into_reply(true);
     };
     let client_id = match authorize::requested_client(&query) {
-        Ok(id) => id,
+        Ok(id) => {
+            req.note(|n| n.client_id = Some(id.to_string()));
+            id
+        }
         Err(AuthorizeError::Page { title, message }) => return person_error(title, &message),
         Err(_) => return AppError::Internal.into_reply(true),
     };
@@ -466,6 +469,7 @@ pub async fn callback<P: Platform>(
         Ok(u) => u,
         Err(e) => return discord_failure(&pending, &origin, &e),
     };
+    req.note(|n| n.user = Some(user.id.clone()));
     if cfg.has_policy() {
         match allowed(cfg, platform, &user, &tokens.access_token).await {
             Ok(true) => {}

@@ -29,12 +29,29 @@ pub struct RequestInfo {
     pub body: Body,
     /// Wall-clock time of the request, in milliseconds since the Unix epoch.
     pub now_ms: u64,
+    /// Shown on error pages and logged; set by the runtime adapter.
+    pub request_id: String,
+    /// What the handlers learned, for the request's log line ([`crate::log`]).
+    pub notes: std::cell::RefCell<crate::log::Notes>,
 }
 
 impl RequestInfo {
     pub fn new(method: &str, url: Url, headers: Vec<(String, String)>) -> RequestInfo {
         let headers = headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
-        RequestInfo { method: method.to_ascii_uppercase(), url, headers, body: Body::Empty, now_ms: 0 }
+        RequestInfo {
+            method: method.to_ascii_uppercase(),
+            url,
+            headers,
+            body: Body::Empty,
+            now_ms: 0,
+            request_id: String::new(),
+            notes: Default::default(),
+        }
+    }
+
+    /// Records facts for the log line.
+    pub fn note(&self, f: impl FnOnce(&mut crate::log::Notes)) {
+        f(&mut self.notes.borrow_mut());
     }
 
     pub fn with_body(mut self, body: Body) -> RequestInfo {

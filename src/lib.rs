@@ -18,6 +18,7 @@ pub mod error;
 pub mod guides;
 pub mod http;
 pub mod keys;
+pub mod log;
 pub mod mcp;
 pub mod oauth;
 pub mod pages;

@@ -31,6 +31,30 @@ pub enum Route {
     },
 }
 
+impl Route {
+    /// The route's name in log lines.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Route::Landing => "landing",
+            Route::Health => "health",
+            Route::Mcp => "mcp",
+            Route::ProtectedResource { .. } => "protected_resource_metadata",
+            Route::AuthorizationServer => "authorization_server_metadata",
+            Route::Register => "register",
+            Route::Authorize => "authorize",
+            Route::Decide => "consent",
+            Route::DiscordCallback => "discord_callback",
+            Route::Token => "token",
+            Route::Revoke => "revoke",
+            Route::Introspect => "introspect",
+            Route::Apps => "apps",
+            Route::AppsAction => "apps_action",
+            Route::AppsLogin => "apps_login",
+            Route::Options { .. } => "preflight",
+        }
+    }
+}
+
 /// Path, the `Allow` value for it, and its handlers by method.
 type Entry = (&'static str, &'static str, &'static [(&'static str, Route)]);
 

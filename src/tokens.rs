@@ -126,7 +126,11 @@ pub async fn token<P: Platform>(
         Err(reply) => return reply,
     };
     let Some(kv) = platform.kv() else { return kv_error() };
-    let cx = Ctx { cfg, secrets, keys, platform, now: now_s(req), origin: req.origin() };
+    let cx = Ctx { cfg, secrets, keys, platform, now: now_s(req), origin: req.origin(), req: Some(req) };
+    req.note(|n| {
+        n.client_id = Some(client_id.clone());
+        n.detail = form.get("grant_type").map(String::from);
+    });
     match form.get("grant_type") {
         Some("authorization_code") => redeem(&cx, kv, &form, &client_id, &client).await,
         Some("refresh_token") if client.refresh => rotate(&cx, kv, &form, &client_id).await,
@@ -147,6 +151,16 @@ struct Ctx<'a, P> {
     platform: &'a P,
     now: i64,
     origin: String,
+    /// The request, when there is one, for its log line.
+    req: Option<&'a RequestInfo>,
+}
+
+impl<P> Ctx<'_, P> {
+    fn note_user(&self, user: &str) {
+        if let Some(r) = self.req {
+            r.note(|n| n.user = Some(user.to_string()));
+        }
+    }
 }
 
 async fn redeem<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id: &str, client: &Client) -> Reply {
@@ -154,6 +168,7 @@ async fn redeem<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
         Ok(c) => c,
         Err(e) => return e.into_reply(),
     };
+    cx.note_user(&code.user.id);
     let key = grant_key(&code.user.id, &code.jti);
     // The grant record is the code's single-use marker: it exists once the code was redeemed.
     match read_json::<_, GrantRecord>(kv, &key).await {
@@ -199,6 +214,7 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
     let Some(token) = RefreshToken::decode(&cx.keys.refresh, presented) else {
         return invalid_grant("the refresh token is not valid; log in again");
     };
+    cx.note_user(&token.user);
     let record = match read_json::<_, GrantRecord>(kv, &grant_key(&token.user, &token.grant)).await {
         Ok(Some(r)) => r,
         Ok(None) => return invalid_grant("the grant behind this refresh token has ended; log in again"),
@@ -446,7 +462,7 @@ pub async fn revoke<P: Platform>(
         Ok(_) => return done(),
         Err(()) => return kv_error(),
     };
-    let cx = Ctx { cfg, secrets, keys, platform, now, origin };
+    let cx = Ctx { cfg, secrets, keys, platform, now, origin, req: Some(req) };
     match revoke_grant(&cx, kv, &user, &grant, &record, "revoked by the client").await {
         Ok(()) => done(),
         Err(()) => kv_error(),
@@ -620,7 +636,7 @@ pub async fn disconnect<P: Platform>(
     if !record.active(now) {
         return Ok(false);
     }
-    let cx = Ctx { cfg, secrets, keys, platform, now, origin: String::new() };
+    let cx = Ctx { cfg, secrets, keys, platform, now, origin: String::new(), req: None };
     revoke_grant(&cx, kv, user, grant, &record, "revoked on the connected apps page").await.map(|()| true)
 }
 

@@ -25,8 +25,10 @@ thread_local! {
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let head = req.method() == Method::Head;
+    let started = Date::now().as_millis();
     let reply = match request_info(&mut req).await {
-        Some(info) => {
+        Some(mut info) => {
+            info.request_id = crate::log::request_id(info.header("cf-ray"), &fallback_request_id());
             let platform =
                 WorkerPlatform { kv: env.kv(KV_BINDING).ok().map(Kv), limiter: env.rate_limiter(RATE_LIMITER).ok() };
             let kv_bound = platform.kv.is_some();
@@ -36,12 +38,22 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
                 c.get_or_init(|| Rc::new(Config::load(|name| env.var(name).ok().map(|v| v.to_string()), kv_bound)))
                     .clone()
             });
-            crate::app::handle(&info, &cfg, &platform).await
+            let reply = crate::app::handle(&info, &cfg, &platform).await;
+            // Workers clocks advance only across I/O, so this is time spent waiting on KV,
+            // Discord and the body, not CPU time.
+            let elapsed = Date::now().as_millis().saturating_sub(started);
+            worker::console_log!("{}", crate::log::line(&info, reply.status, elapsed));
+            reply.with_header("x-request-id", info.request_id.clone())
         }
         // The runtime always hands us an absolute URL; this only guards against the impossible.
         None => Reply::empty(400),
     };
     Ok(to_response(reply, head).unwrap_or_else(|_| internal_error()))
+}
+
+/// A request id when Cloudflare gave none (`wrangler dev`, tests).
+fn fallback_request_id() -> String {
+    crate::keys::random::<8>().map(|b| b.iter().map(|x| format!("{x:02x}")).collect()).unwrap_or_default()
 }
 
 async fn request_info(req: &mut Request) -> Option<RequestInfo> {

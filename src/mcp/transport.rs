@@ -216,6 +216,12 @@ async fn post_checked(req: &RequestInfo, ep: &Endpoint<'_>) -> Reply {
             };
             match msg {
                 Message::Request { id, method, params } => {
+                    req.note(|n| {
+                        n.detail = Some(match params.get("name").and_then(Value::as_str) {
+                            Some(tool) if method == "tools/call" => format!("{method} {tool}"),
+                            _ => method.clone(),
+                        })
+                    });
                     let checked = resolve_version(header_version, &method, &params)
                         .and_then(|v| check_headers(req, v, &method, &params).map(|()| v))
                         .and_then(|v| check_session(req, v, ep).map(|()| v));

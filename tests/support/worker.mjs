@@ -51,7 +51,12 @@ export default function (env) {
  * at 60); `buildDir: 'build-conformance'` runs the conformance build.
  * Resolves to { url, mf, kv(), restart(bindings, kvFaults), close() }.
  */
-export async function startWorker({ bindings = {}, kv = true, kvFaults = null, buildDir = 'build', port = 0, rateLimit = null } = {}) {
+export async function startWorker({ bindings = {}, kv = true, kvFaults = null, buildDir = 'build', port = 0, rateLimit = null, captureLogs = false } = {}) {
+  // The Worker's console output, line by line (workerd's stdout), when asked for.
+  const logs = [];
+  const stdio = captureLogs
+    ? { handleRuntimeStdio: (out, err) => { for (const st of [out, err]) { let rest = ''; st.on('data', (d) => { const parts = (rest + d).split('\n'); rest = parts.pop(); logs.push(...parts); }); } } }
+    : {};
   const main = (b, faults) => ({
     ...(rateLimit ? { ratelimits: { RATE_LIMITER: { simple: { limit: rateLimit, period: 60 } } } } : {}),
     name: 'main',
@@ -67,7 +72,7 @@ export async function startWorker({ bindings = {}, kv = true, kvFaults = null, b
   });
   // Wrapped-binding workers take the compatibility date of the worker that uses them.
   const faultsWorker = { name: 'kv-faults', modules: true, script: KV_FAULTS_WORKER, kvNamespaces: { INNER: 'OAUTH_KV' } };
-  const options = (b, faults, p) => ({ host: '127.0.0.1', port: p, workers: faults ? [main(b, faults), faultsWorker] : [main(b, null)] });
+  const options = (b, faults, p) => ({ ...stdio, host: '127.0.0.1', port: p, workers: faults ? [main(b, faults), faultsWorker] : [main(b, null)] });
   const mf = new Miniflare(options(bindings, kvFaults, port));
   const ready = await mf.ready;
   const fixedPort = Number(new URL(ready.origin).port);
@@ -75,6 +80,7 @@ export async function startWorker({ bindings = {}, kv = true, kvFaults = null, b
   return {
     mf,
     url: ready.origin,
+    logs,
     kv: () => (faulty ? mf.getKVNamespace('INNER', 'kv-faults') : mf.getKVNamespace('OAUTH_KV', 'main')),
     /** Restarts workerd with other bindings or faults (a redeploy): same URL, same KV, fresh isolate. */
     restart: async (newBindings, faults = null) => {
