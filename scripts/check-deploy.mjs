@@ -81,7 +81,7 @@ function originsProblem(v) {
   const isOrigin = (entry) => {
     try {
       const url = new URL(entry);
-      return ['http:', 'https:'].includes(url.protocol) && true;
+      return ['http:', 'https:'].includes(url.protocol) && url.origin === entry;
     } catch {
       return false;
     }
@@ -155,7 +155,8 @@ function readConfig() {
   try {
     return parse(text);
   } catch (e) {
-    fail(`${shown} is not valid TOML: ${e.message.split('\n')[0]} at line ${e.line}, column ${e.column}`, `correct line ${e.line} of ${shown}`);
+    fail(`${shown} is not valid TOML: ${e.message.split('\n')[0]} at line ${e.line}, column ${e.column}`,
+      `correct line ${e.line} of ${shown}`);
     return null;
   }
 }
@@ -163,10 +164,16 @@ function readConfig() {
 function checkBuild(config) {
   const main = typeof config.main === 'string' ? path.posix.normalize(config.main) : null;
   if (main === 'build/index.js') ok('main = build/index.js');
-  else fail(`main is ${config.main === undefined ? 'not set' : JSON.stringify(config.main)}, but the build writes build/index.js`, `set main = "build/index.js" in ${shown}`);
+  else {
+    const now = config.main === undefined ? 'not set' : JSON.stringify(config.main);
+    fail(`main is ${now}, but the build writes build/index.js`, `set main = "build/index.js" in ${shown}`);
+  }
   const command = config.build?.command;
   if (typeof command === 'string' && command.trim()) ok(`[build] command = ${command}`);
-  else fail('[build] command is missing, so wrangler deploy would not build the Worker', `add [build] with command = "node scripts/build.mjs" to ${shown}`);
+  else {
+    fail('[build] command is missing, so wrangler deploy would not build the Worker',
+      `add [build] with command = "node scripts/build.mjs" to ${shown}`);
+  }
 }
 
 function checkKv(config) {
@@ -174,11 +181,13 @@ function checkKv(config) {
   const kv = entries.find((ns) => ns?.binding === KV_BINDING);
   const create = `npx wrangler kv namespace create ${KV_BINDING}, then paste the id it prints into id = "…" under [[kv_namespaces]] in ${shown}`;
   if (!kv) {
-    fail(`no [[kv_namespaces]] entry with binding = "${KV_BINDING}"`, `npx wrangler kv namespace create ${KV_BINDING}, then add [[kv_namespaces]] with binding = "${KV_BINDING}" and id = "<the id it prints>" to ${shown}`);
+    fail(`no [[kv_namespaces]] entry with binding = "${KV_BINDING}"`,
+      `npx wrangler kv namespace create ${KV_BINDING}, then add [[kv_namespaces]] with binding = "${KV_BINDING}" and id = "<the id it prints>" to ${shown}`);
   } else if (kv.id === KV_PLACEHOLDER) {
     fail(`[[kv_namespaces]] ${KV_BINDING} still has the placeholder id ${KV_PLACEHOLDER}`, create);
   } else if (!/^[0-9a-f]{32}$/i.test(String(kv.id ?? ''))) {
-    fail(`[[kv_namespaces]] ${KV_BINDING} ${kv.id === undefined ? 'has no id' : `id ${JSON.stringify(kv.id)} is not 32 hex characters`}`, create);
+    const why = kv.id === undefined ? 'has no id' : `id ${JSON.stringify(kv.id)} is not 32 hex characters`;
+    fail(`[[kv_namespaces]] ${KV_BINDING} ${why}`, create);
   } else {
     ok(`${KV_BINDING} is bound to KV namespace ${kv.id}`);
   }
@@ -192,7 +201,8 @@ function checkVars(config) {
     const rule = VARS[name];
     const problem = rule && text && rule.problem(text);
     if (SECRETS.includes(name)) {
-      fail(`${name} is in [vars], which are uploaded and shown in plain text`, `delete it from [vars] in ${shown}, then npx wrangler secret put ${name}`);
+      fail(`${name} is in [vars], which are uploaded and shown in plain text`,
+        `delete it from [vars] in ${shown}, then npx wrangler secret put ${name}`);
     } else if (!rule) {
       warn(`[vars] ${name} is not read by the Worker (a typo?); it reads ${Object.keys(VARS).join(', ')}`);
     } else if (problem) {
@@ -200,7 +210,8 @@ function checkVars(config) {
     } else if (typeof value !== 'string') {
       // Wrangler uploads a TOML number, boolean or array as a JSON binding, which `env.var`
       // (src/worker_glue.rs) does not read: the Worker would silently use its default.
-      fail(`${name} is not a quoted string in [vars], so the Worker would ignore it`, `write it in quotes in ${shown}: ${name} = ${JSON.stringify(text)}`);
+      fail(`${name} is not a quoted string in [vars], so the Worker would ignore it`,
+        `write it in quotes in ${shown}: ${name} = ${JSON.stringify(text)}`);
     } else {
       ok(`${name} = ${JSON.stringify(value)}`);
     }
@@ -237,7 +248,8 @@ function checkSecrets() {
   if (options.offline) return warn('secrets not checked (--offline)');
   const { names, note, reason } = listSecrets();
   if (reason) {
-    return warn(`secrets not checked, wrangler secret list failed: ${reason}. Log in with npx wrangler login (or set CLOUDFLARE_API_TOKEN), then check again`);
+    return warn(`secrets not checked, wrangler secret list failed: ${reason}. `
+      + 'Log in with npx wrangler login (or set CLOUDFLARE_API_TOKEN), then check again');
   }
   if (note) warn(`${note}, so it has no secrets yet`);
   for (const name of REQUIRED_SECRETS.filter((n) => !names.includes(n))) {

@@ -544,7 +544,11 @@ fn access_refused(p: &Pending, origin: &str, user: &discord::DiscordUser) -> Rep
         "You are logged in to Discord as {who}, but this server admits only the Discord accounts, or members of the Discord servers, that its operator listed. Nothing about you was stored. If you think you should have access, ask the operator to add your Discord user id ({}).",
         user.id
     );
-    let details = format!("<p><a href=\"{}\">Return to the application</a></p>", pages::escape(&back));
+    let details = format!(
+        "{}<p><a href=\"{}\">Return to the application</a></p>",
+        pages::identity(who, user.avatar_url().as_deref()),
+        pages::escape(&back)
+    );
     Reply::html_posting_to(403, pages::error_page("Access refused", &message, &details), &[])
         .append_header("set-cookie", cookie::set_cookie("pending", "", 0))
 }
