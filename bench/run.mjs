@@ -25,6 +25,8 @@ import { login, pkcePair } from '../tests/support/oauth.mjs';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONCURRENCY = [1, 8];
+// Each Worker logs a line per request; read and drop it (the runtime would block on a full pipe).
+const QUIET = { handleRuntimeStdio: (out, err) => { out.resume(); err.resume(); } };
 const PEER = path.join(ROOT, 'bench', 'peer');
 
 // ---- tools --------------------------------------------------------------------------------
@@ -100,7 +102,7 @@ async function ceiling() {
   return started('ceiling (trivial JS Worker)', async () => {
     const port = await freePort();
     const mf = new Miniflare({
-      host: '127.0.0.1', port, modules: true, compatibilityDate: COMPATIBILITY_DATE,
+      ...QUIET, host: '127.0.0.1', port, modules: true, compatibilityDate: COMPATIBILITY_DATE,
       script: 'const body = JSON.stringify({ jsonrpc: "2.0", id: 1, result: { ok: true } }); export default { fetch() { return new Response(body, { headers: { "content-type": "application/json" } }); } }',
     });
     return { mf, url: (await mf.ready).origin, close: () => mf.dispose() };
@@ -114,7 +116,7 @@ async function ours(standin, { count = false } = {}) {
     const port = await freePort();
     const bindings = completeBindings(standin.url);
     const mf = new Miniflare({
-      host: '127.0.0.1', port,
+      ...QUIET, host: '127.0.0.1', port,
       workers: [
         {
           name: 'ours', modules: true, scriptPath: path.join(ROOT, 'build', 'index.js'), modulesRoot: path.join(ROOT, 'build'),
@@ -133,7 +135,7 @@ async function peer(bundle, { count = false } = {}) {
   return started(`peer (workers-oauth-provider + agents)${count ? ', KV counted' : ''}`, async () => {
     const port = await freePort();
     const mf = new Miniflare({
-      host: '127.0.0.1', port,
+      ...QUIET, host: '127.0.0.1', port,
       workers: [
         {
           name: 'peer', modules: true, scriptPath: bundle, modulesRoot: path.dirname(bundle),
@@ -188,15 +190,21 @@ function parseLatency(text, pct) {
   return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
 }
 
-function wrk(bin, url, request, expected, connections) {
+/** Runs wrk without blocking the event loop, so the Workers' log output keeps draining. */
+async function wrk(bin, url, request, expected, connections) {
   const dir = path.join(ROOT, 'bench', '.tmp');
   mkdirSync(dir, { recursive: true });
   const script = path.join(dir, 'request.lua');
   writeFileSync(script, luaFor(request).replace('EXPECTED', String(expected)));
   const cpu0 = workerdCpu();
-  const out = spawnSync(bin, ['-t', '1', '-c', String(connections), '-d', `${SECONDS}s`, '--latency', '-s', script, url], { encoding: 'utf8' });
+  const text = await new Promise((resolve, reject) => {
+    const child = spawn(bin, ['-t', '1', '-c', String(connections), '-d', `${SECONDS}s`, '--latency', '-s', script, url]);
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.on('error', reject);
+    child.on('close', () => resolve(out));
+  });
   const cpu = workerdCpu() - cpu0;
-  const text = out.stdout;
   const rps = Number(text.match(/Requests\/sec:\s+([\d.]+)/)?.[1] ?? NaN);
   const total = Number(text.match(/(\d+) requests in/)?.[1] ?? 0);
   const non2xx = Number(text.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0);
@@ -251,7 +259,7 @@ async function main() {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const conc of CONCURRENCY) {
         for (const s of scenarios) {
-          const r = wrk(bin, s.url, s.req, s.status, conc);
+          const r = await wrk(bin, s.url, s.req, s.status, conc);
           (results[`${s.key}@${conc}`] ??= []).push(r);
           say(`round ${round}, c=${conc}, ${s.label}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms${r.non2xx && s.status < 300 ? `, ${r.non2xx} unexpected statuses` : ''}`);
         }

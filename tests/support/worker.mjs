@@ -54,9 +54,11 @@ export default function (env) {
 export async function startWorker({ bindings = {}, kv = true, kvFaults = null, buildDir = 'build', port = 0, rateLimit = null, captureLogs = false } = {}) {
   // The Worker's console output, line by line (workerd's stdout), when asked for.
   const logs = [];
+  // Otherwise the log lines are dropped (one per request would flood the test output) and
+  // only what the runtime writes to stderr is shown.
   const stdio = captureLogs
     ? { handleRuntimeStdio: (out, err) => { for (const st of [out, err]) { let rest = ''; st.on('data', (d) => { const parts = (rest + d).split('\n'); rest = parts.pop(); logs.push(...parts); }); } } }
-    : {};
+    : { handleRuntimeStdio: (out, err) => { out.resume(); err.pipe(process.stderr); } };
   const main = (b, faults) => ({
     ...(rateLimit ? { ratelimits: { RATE_LIMITER: { simple: { limit: rateLimit, period: 60 } } } } : {}),
     name: 'main',
