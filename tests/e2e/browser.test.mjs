@@ -17,7 +17,12 @@ import { CALLBACK, login, pkcePair, registerClient } from '../support/oauth.mjs'
 const SHOTS = path.join(ROOT, 'test-results', 'screenshots');
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
 
-describe('consent page in Chromium', () => {
+// A 1×1 PNG standing in for Discord's avatar CDN, which this machine cannot reach.
+const AVATAR = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 800 };
+
+describe('the pages a person sees, in Chromium', () => {
   let d;
   let w;
   let browser;
@@ -110,28 +115,6 @@ describe('consent page in Chromium', () => {
     } finally {
       await context.close();
     }
-  });
-});
-
-// A 1×1 PNG standing in for Discord's avatar CDN, which this machine cannot reach.
-const AVATAR = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 800 };
-
-describe('every page a person sees, in Chromium', () => {
-  let d;
-  let w;
-  let browser;
-  before(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    d = await startStandin();
-    w = await startWorker({ bindings: completeBindings(d.url) });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
-  });
-  after(async () => {
-    await browser?.close();
-    await w?.close();
-    await d?.close();
   });
 
   /** A fresh browser context that records console problems other than the page's own status. */
