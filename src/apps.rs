@@ -44,10 +44,6 @@ struct Session {
     nonce: String,
 }
 
-fn now_s(req: &RequestInfo) -> i64 {
-    (req.now_ms / 1000) as i64
-}
-
 fn session(req: &RequestInfo, keys: &AuthKeys, now: i64) -> Option<Session> {
     let sealed = cookie::get(req.header("cookie"), &format!("__Host-{SESSION_COOKIE}"))?;
     serde_json::from_str(&cookie::open(&keys.consent, SESSION_COOKIE, now, sealed)?).ok()
@@ -69,7 +65,7 @@ fn when(seconds: i64) -> String {
 
 /// `GET /apps`.
 pub async fn show<P: Platform>(req: &RequestInfo, keys: &AuthKeys, platform: &P) -> Reply {
-    let now = now_s(req);
+    let now = req.now_s();
     let Some(s) = session(req, keys, now) else {
         return Reply::html(200, pages::apps_login());
     };
@@ -111,7 +107,7 @@ pub fn login(req: &RequestInfo, cfg: &Config, secrets: &Secrets<'_>, keys: &Auth
     let Some(nonce) = keys::random_token::<16>() else {
         return page(500, "Something went wrong", "The login could not be started. Please try again.");
     };
-    let sealed = cookie::seal(&keys.consent, LOGIN_COOKIE, now_s(req) + LOGIN_SECONDS, &nonce);
+    let sealed = cookie::seal(&keys.consent, LOGIN_COOKIE, req.now_s() + LOGIN_SECONDS, &nonce);
     let url = discord::authorize_url(
         &cfg.discord,
         secrets.discord_client_id,
@@ -126,7 +122,7 @@ pub fn login(req: &RequestInfo, cfg: &Config, secrets: &Secrets<'_>, keys: &Auth
 pub fn owns_callback(req: &RequestInfo, keys: &AuthKeys) -> bool {
     let query = Form::parse(req.url.query().unwrap_or("").as_bytes()).unwrap_or_default();
     let cookie = cookie::get(req.header("cookie"), &format!("__Host-{LOGIN_COOKIE}"));
-    match (query.get("state"), cookie.and_then(|c| cookie::open(&keys.consent, LOGIN_COOKIE, now_s(req), c))) {
+    match (query.get("state"), cookie.and_then(|c| cookie::open(&keys.consent, LOGIN_COOKIE, req.now_s(), c))) {
         (Some(state), Some(nonce)) => keys::ct_eq(state.as_bytes(), nonce.as_bytes()),
         _ => false,
     }
@@ -163,7 +159,7 @@ pub async fn callback<P: Platform>(
         Err(e) => Err(e.into()),
     };
     // Identity was all the page needed: Discord's authorization ends here.
-    let now = now_s(req);
+    let now = req.now_s();
     let _ = platform.fetch(discord::revoke_request(&cfg.discord, secrets, &StoredTokens::from_exchange(&t, now))).await;
     let user = match user {
         Ok(u) => u,
@@ -204,10 +200,10 @@ pub async fn act<P: Platform>(
     keys: &AuthKeys,
     platform: &P,
 ) -> Reply {
-    if req.header("sec-fetch-site").is_some_and(|s| s != "same-origin" && s != "none") {
+    if req.from_another_site() {
         return page(403, "Request refused", "This request did not come from this server's own page.");
     }
-    let now = now_s(req);
+    let now = req.now_s();
     let Some(s) = session(req, keys, now) else {
         return page(
             403,

@@ -64,10 +64,6 @@ impl AuthKeys {
     }
 }
 
-fn now_s(req: &RequestInfo) -> i64 {
-    (req.now_ms / 1000) as i64
-}
-
 fn too_large(code: &'static str) -> Reply {
     OAuthError {
         code,
@@ -128,7 +124,7 @@ pub fn register(req: &RequestInfo, cfg: &Config, keys: &AuthKeys) -> Reply {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
         return OAuthError::new("invalid_client_metadata", "the body is not valid JSON").into_reply();
     };
-    let client = match client::register(&value, now_s(req)) {
+    let client = match client::register(&value, req.now_s()) {
         Ok(c) => c,
         Err(e) => return OAuthError::new(e.code, e.description).into_reply(),
     };
@@ -304,7 +300,7 @@ pub async fn authorize<P: Platform>(
     platform: &P,
 ) -> Reply {
     let origin = req.origin();
-    let now = now_s(req);
+    let now = req.now_s();
     let query = match Form::parse(req.url.query().unwrap_or("").as_bytes()) {
         Ok(q) => q,
         Err(_) => {
@@ -363,9 +359,9 @@ pub async fn authorize<P: Platform>(
 /// `POST /authorize`: the person's decision on the consent page.
 pub fn decide(req: &RequestInfo, cfg: &Config, secrets: &Secrets, keys: &AuthKeys) -> Reply {
     let origin = req.origin();
-    let now = now_s(req);
+    let now = req.now_s();
     // A cross-site form post never gets here with our SameSite cookies, but say so plainly.
-    if req.header("sec-fetch-site").is_some_and(|s| s != "same-origin" && s != "none") {
+    if req.from_another_site() {
         return Reply::html(
             403,
             pages::error_page("Request refused", "The approval did not come from this server's own page.", ""),
@@ -431,7 +427,7 @@ pub async fn callback<P: Platform>(
         return crate::apps::callback(req, cfg, secrets, platform, keys).await;
     }
     let origin = req.origin();
-    let now = now_s(req);
+    let now = req.now_s();
     let query = Form::parse(req.url.query().unwrap_or("").as_bytes()).unwrap_or_default();
     let Some(pending) =
         cookie::get(req.header("cookie"), "__Host-pending").and_then(|c| Pending::open(&keys.pending, c, now))
@@ -580,9 +576,9 @@ pub fn authenticate(req: &RequestInfo, keys: &AuthKeys) -> Result<Caller, Reply>
             ))
         }
     };
-    let claims = access_token::verify(&keys.access, token, &origin, &format!("{origin}/mcp"), now_s(req))
+    let claims = access_token::verify(&keys.access, token, &origin, &format!("{origin}/mcp"), req.now_s())
         .map_err(|e| challenge(Challenge::InvalidToken(e.describe()), "invalid_token", e.describe()))?;
-    if crate::tokens::revoked_here(&claims.gid, now_s(req)) {
+    if crate::tokens::revoked_here(&claims.gid, req.now_s()) {
         let why = "The access token has been revoked";
         return Err(challenge(Challenge::InvalidToken(why), "invalid_token", why));
     }

@@ -49,6 +49,17 @@ impl RequestInfo {
         }
     }
 
+    /// Seconds since the Unix epoch.
+    pub fn now_s(&self) -> i64 {
+        (self.now_ms / 1000) as i64
+    }
+
+    /// A browser says this request was sent by another site (`Sec-Fetch-Site`): forms of this
+    /// server's own pages must come from them.
+    pub fn from_another_site(&self) -> bool {
+        self.header("sec-fetch-site").is_some_and(|s| s != "same-origin" && s != "none")
+    }
+
     /// Records facts for the log line.
     pub fn note(&self, f: impl FnOnce(&mut crate::log::Notes)) {
         f(&mut self.notes.borrow_mut());

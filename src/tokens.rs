@@ -52,10 +52,6 @@ pub fn revoked_here(grant: &str, now: i64) -> bool {
     REVOKED.with(|r| r.borrow().iter().any(|(g, u)| g == grant && *u > now))
 }
 
-fn now_s(req: &RequestInfo) -> i64 {
-    (req.now_ms / 1000) as i64
-}
-
 fn kv_error() -> Reply {
     OAuthError { code: "temporarily_unavailable", description: "storage is unavailable; try again".into(), status: 503 }
         .into_reply()
@@ -126,7 +122,7 @@ pub async fn token<P: Platform>(
         Err(reply) => return reply,
     };
     let Some(kv) = platform.kv() else { return kv_error() };
-    let cx = Ctx { cfg, secrets, keys, platform, now: now_s(req), origin: req.origin(), req: Some(req) };
+    let cx = Ctx { cfg, secrets, keys, platform, now: req.now_s(), origin: req.origin(), req: Some(req) };
     req.note(|n| {
         n.client_id = Some(client_id.clone());
         n.detail = form.get("grant_type").map(String::from);
@@ -453,7 +449,7 @@ pub async fn revoke<P: Platform>(
     };
     let done =
         || Reply::empty(200).with_header("cache-control", "no-store").with_header("access-control-allow-origin", "*");
-    let now = now_s(req);
+    let now = req.now_s();
     let origin = req.origin();
     let Some((user, grant, _)) = locate(keys, &origin, token, now) else { return done() };
     let Some(kv) = platform.kv() else { return kv_error() };
@@ -494,7 +490,7 @@ pub async fn introspect<P: Platform>(req: &RequestInfo, cfg: &Config, keys: &Aut
         return OAuthError::invalid_request("token is required").into_reply();
     };
     let inactive = || Reply::json(200, &json!({ "active": false })).with_header("cache-control", "no-store");
-    let now = now_s(req);
+    let now = req.now_s();
     let origin = req.origin();
     let Some((user, grant, claims)) = locate(keys, &origin, token, now) else { return inactive() };
     let Some(kv) = platform.kv() else { return kv_error() };
