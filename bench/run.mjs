@@ -10,13 +10,13 @@
 //   BENCH_SECONDS=10 BENCH_ROUNDS=5 npm run bench
 //   npm run bench -- --json results.json
 
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Miniflare } from 'miniflare';
-import { ROOT, esbuildBin, run, say } from '../scripts/lib.mjs';
+import { ROOT, childProcesses, esbuildBin, installHint, isDebian, onPath, run, say } from '../scripts/lib.mjs';
 import { build } from '../scripts/build.mjs';
 import { COMPATIBILITY_DATE, completeBindings, freePort, startWorker } from '../tests/support/worker.mjs';
 import { startStandin } from '../tests/support/discord-standin.mjs';
@@ -32,16 +32,17 @@ const PEER = path.join(ROOT, 'bench', 'peer');
 // ---- tools --------------------------------------------------------------------------------
 
 function wrkBin() {
-  const found = spawnSync('sh', ['-c', 'command -v wrk'], { encoding: 'utf8' }).stdout.trim();
+  const found = onPath('wrk');
   if (found) return found;
-  say("Installing Debian's wrk, the load generator (apt-get, once)…");
-  const root = process.getuid?.() === 0;
-  const cmd = root ? ['apt-get'] : ['sudo', '-n', 'apt-get'];
-  for (const args of [['install', '-y', '-q', 'wrk'], ['update', '-q'], ['install', '-y', '-q', 'wrk']]) {
-    const r = spawnSync(cmd[0], [...cmd.slice(1), ...args], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    if (r.status === 0 && args[0] === 'install') return 'wrk';
+  // Installed only where that needs no question: Debian's package, as root.
+  if (isDebian() && process.getuid?.() === 0) {
+    say("Installing Debian's wrk, the load generator (apt-get, once)…");
+    for (const args of [['install', '-y', '-q', 'wrk'], ['update', '-q'], ['install', '-y', '-q', 'wrk']]) {
+      const r = spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+      if (r.status === 0 && args[0] === 'install') return 'wrk';
+    }
   }
-  throw new Error('wrk could not be installed: sudo apt-get install wrk');
+  throw new Error(`wrk, the load generator, is needed: ${installHint('wrk')}`);
 }
 
 async function peerBundle() {
@@ -163,12 +164,14 @@ async function peerToken(url) {
 
 // ---- measuring ------------------------------------------------------------------------------
 
-/** CPU seconds used so far by the workerd processes this process started. */
+/**
+ * CPU seconds used so far by the workerd processes this process started. Linux (and WSL) only:
+ * elsewhere /proc does not exist and the CPU column reads NaN (skipped), the rates still hold.
+ */
 function workerdCpu() {
-  let pids = [];
-  try { pids = execFileSync('pgrep', ['-P', String(process.pid), 'workerd'], { encoding: 'utf8' }).split('\n').filter(Boolean); } catch { /* none */ }
+  if (process.platform !== 'linux') return NaN;
   const tick = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-  return pids.reduce((sum, pid) => {
+  return (childProcesses('workerd') ?? []).reduce((sum, { pid }) => {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return sum + (Number(f[11]) + Number(f[12])) / tick;
   }, 0);

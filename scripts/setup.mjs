@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  ROOT, TOOLS_DIR, WORKER_BUILD_VERSION, esbuildBin, run, say, seconds, venvPython, versionOf,
+  NODE_MAJOR, ROOT, TOOLS_DIR, chromePath, installHint, isDebian, node22, node22Hint, WORKER_BUILD_VERSION, esbuildBin, run, say, seconds, venvPython, versionOf,
   wasmBindgenBin, wasmBindgenVersion, workerBuildBin,
 } from './lib.mjs';
 
@@ -56,20 +56,18 @@ function pythonCommand() {
     const r = spawnSync(cmd, ['--version'], { encoding: 'utf8' });
     if (r.status === 0 && /Python 3\.(1[0-9]|[2-9][0-9])/.test(r.stdout + r.stderr)) return cmd;
   }
-  throw new Error('Python 3.10 or newer is needed for the Python SDK client tests.');
+  throw new Error(`Python 3.10 or newer is needed for the Python SDK client tests (npm test only): ${installHint('python')}`);
 }
 
-// Debian's Chromium, for the browser tests of the pages people see (playwright-core drives it;
-// a test tool's own browser download cannot work offline).
-export const CHROMIUM = '/usr/bin/chromium';
-
+// Chrome or Chromium for the browser tests of the pages people see (playwright-core drives it;
+// a test tool's own browser download cannot work offline). Installed here only where that
+// needs no question: Debian's package, as root.
 async function chromium() {
-  if (existsSync(CHROMIUM)) return false;
-  const root = process.getuid?.() === 0;
-  const prefix = root ? [] : ['sudo', '-n'];
-  const apt = (args) => run(prefix[0] ?? 'apt-get', [...prefix.slice(1), ...(root ? [] : ['apt-get']), ...args], {
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
+  if (chromePath()) return false;
+  if (!isDebian() || process.getuid?.() !== 0) {
+    throw new Error(`No Chrome or Chromium found for the browser tests (npm test only): ${installHint('chrome')}`);
+  }
+  const apt = (args) => run('apt-get', args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   say("Installing Debian's chromium for the browser tests (apt-get; about a minute)…");
   try {
     await apt(['install', '-y', '-q', 'chromium']).catch(async () => {
@@ -77,8 +75,9 @@ async function chromium() {
       await apt(['install', '-y', '-q', 'chromium']);
     });
   } catch (e) {
-    throw new Error(`could not install chromium (${e.message}). Install it yourself: sudo apt-get install chromium`);
+    throw new Error(`could not install chromium (${e.message}): ${installHint('chrome')}`);
   }
+  if (!chromePath()) throw new Error(`chromium was installed but not found on PATH: ${installHint('chrome')}`);
   return true;
 }
 
@@ -92,19 +91,27 @@ async function cargoTool(crate, version, bin, label, minutes) {
   return true;
 }
 
-/** `browser`: also install chromium (the tests need it; `npm start` does not). */
-export async function setup({ browser = false } = {}) {
+/**
+ * `forTests`: also what only `npm test` needs (the Python SDK venv, Chrome/Chromium, a Node 22
+ * for the conformance suite and Inspector). `npm start` needs Rust, Node and npm only.
+ */
+export async function setup({ forTests = false } = {}) {
   const start = Date.now();
   need('cargo', 'Install Rust with rustup: https://rustup.rs');
   need('rustup', 'Install Rust with rustup: https://rustup.rs');
   const major = Number(process.versions.node.split('.')[0]);
-  if (major < 20) throw new Error(`Node ${process.versions.node} is too old; Node 20 or newer is needed.`);
+  // Wrangler itself runs on Node 20; the project asks for 22 (20 reached end of life).
+  if (major < 20) throw new Error(node22Hint());
+  if (major < NODE_MAJOR && !forTests) say(`Note: ${node22Hint()}`);
 
   const did = [];
   if (await wasmTarget()) did.push('wasm target');
   if (await npmPackages()) did.push('npm packages');
-  if (await pythonClient()) did.push('Python MCP SDK');
-  if (browser && (await chromium())) did.push('chromium');
+  if (forTests) {
+    if (!node22()) throw new Error(node22Hint());
+    if (await pythonClient()) did.push('Python MCP SDK');
+    if (await chromium()) did.push('chromium');
+  }
   if (await cargoTool('worker-build', WORKER_BUILD_VERSION, workerBuildBin(), 'the Workers build tool', 3)) did.push('worker-build');
   const wbg = wasmBindgenVersion();
   if (await cargoTool('wasm-bindgen-cli', wbg, wasmBindgenBin(), `the wasm-bindgen CLI matching Cargo.lock's wasm-bindgen ${wbg}`, 5)) did.push('wasm-bindgen');
@@ -114,7 +121,7 @@ export async function setup({ browser = false } = {}) {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  setup({ browser: process.argv.includes('--browser') }).catch((e) => {
+  setup({ forTests: process.argv.includes('--tests') }).catch((e) => {
     console.error(`setup failed: ${e.message}`);
     process.exit(1);
   });

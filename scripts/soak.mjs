@@ -10,25 +10,25 @@
 //   npm run soak                 5 minutes, 32 connections
 //   node scripts/soak.mjs 20 8   20 seconds, 8 connections
 
-import { execFileSync } from 'node:child_process';
 import { Miniflare } from 'miniflare';
-import { readFileSync } from 'node:fs';
+import { childProcesses } from './lib.mjs';
 import { pathToFileURL } from 'node:url';
 import { startWithStandin } from '../tests/support/worker.mjs';
 import { login } from '../tests/support/oauth.mjs';
 
-/** Resident memory (MiB) of the workerd processes this process started. */
+/** KiB of growth per request, or null when memory could not be read. */
+function perRequest(start, end, requests) {
+  return start === null || end === null ? null : ((end - start) * 1024) / requests;
+}
+
+/**
+ * Resident memory (MiB) of the workerd processes this process started, or null where it
+ * cannot be read (no `ps`, or no workerd child found): the figure is then skipped.
+ */
 export function workerdMemory() {
-  let pids = [];
-  try {
-    pids = execFileSync('pgrep', ['-P', String(process.pid), 'workerd'], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  } catch { /* none */ }
-  let kib = 0;
-  for (const pid of pids) {
-    const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
-    if (m) kib += Number(m[1]);
-  }
-  return Math.round(kib / 1024);
+  const found = childProcesses('workerd');
+  if (!found?.length) return null;
+  return Math.round(found.reduce((kib, p) => kib + p.rssKiB, 0) / 1024);
 }
 
 export async function soak({ seconds = 300, connections = 32, log = console.log } = {}) {
@@ -81,7 +81,7 @@ export async function soak({ seconds = 300, connections = 32, log = console.log 
     const elapsed = (Date.now() - started) / 1000;
     const memEnd = workerdMemory();
     const requests = stats.mcp + stats.refresh;
-    return { seconds: elapsed, connections, ...stats, requests, perSecond: Math.round(requests / elapsed), memStart, memEnd, kibPerRequest: ((memEnd - memStart) * 1024) / requests };
+    return { seconds: elapsed, connections, ...stats, requests, perSecond: Math.round(requests / elapsed), memStart, memEnd, kibPerRequest: perRequest(memStart, memEnd, requests) };
   } finally {
     await both.close();
   }
@@ -116,7 +116,7 @@ export async function reference({ seconds = 300, connections = 32 } = {}) {
     }));
     const memEnd = workerdMemory();
     const elapsed = (Date.now() - started) / 1000;
-    return { requests, errors, perSecond: Math.round(requests / elapsed), memStart, memEnd, kibPerRequest: ((memEnd - memStart) * 1024) / requests };
+    return { requests, errors, perSecond: Math.round(requests / elapsed), memStart, memEnd, kibPerRequest: perRequest(memStart, memEnd, requests) };
   } finally {
     await mf.dispose();
   }
@@ -129,9 +129,13 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const r = await soak({ seconds, connections });
   console.log(`requests ${r.requests} (${r.mcp} tools/call, ${r.refresh} refreshes) in ${r.seconds.toFixed(1)} s = ${r.perSecond}/s`);
   console.log(`errors ${r.errors}${r.firstErrors.length ? `: ${r.firstErrors.join(' | ')}` : ''}`);
-  console.log(`workerd resident memory: ${r.memStart} MiB at start, ${r.memEnd} MiB at end (${r.kibPerRequest.toFixed(2)} KiB per request)`);
   const ref = await reference({ seconds, connections });
-  console.log(`reference echo Worker, same load: ${ref.requests} requests = ${ref.perSecond}/s, ${ref.errors} errors, ${ref.memStart} → ${ref.memEnd} MiB (${ref.kibPerRequest.toFixed(2)} KiB per request)`);
-  console.log(`memory growth per request, this Worker / reference: ${(r.kibPerRequest / ref.kibPerRequest).toFixed(2)}`);
+  console.log(`reference echo Worker, same load: ${ref.requests} requests = ${ref.perSecond}/s, ${ref.errors} errors`);
+  if (r.kibPerRequest === null || ref.kibPerRequest === null) {
+    console.log('memory: not measured (needs `ps` and the workerd processes this run started); skipped');
+  } else {
+    console.log(`workerd resident memory: ${r.memStart} → ${r.memEnd} MiB (${r.kibPerRequest.toFixed(2)} KiB per request); echo Worker ${ref.memStart} → ${ref.memEnd} MiB (${ref.kibPerRequest.toFixed(2)} KiB per request)`);
+    console.log(`memory growth per request, this Worker / reference: ${(r.kibPerRequest / ref.kibPerRequest).toFixed(2)}`);
+  }
   process.exit(r.errors === 0 ? 0 : 1);
 }

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { ROOT, say } from './lib.mjs';
+import { ROOT, packageBin, say } from './lib.mjs';
 import { setup } from './setup.mjs';
 import { startStandin } from '../tests/support/discord-standin.mjs';
 
@@ -79,8 +79,8 @@ console.log('');
 const envFiles = existsSync(devVarsPath) ? ['--env-file', devVarsPath] : [];
 envFiles.push('--env-file', overlayFile);
 const wrangler = spawn(
-  path.join(ROOT, 'node_modules', '.bin', 'wrangler'),
-  ['dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', stateDir, '--inspector-port', '0',
+  process.execPath,
+  [packageBin('wrangler'), 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', stateDir, '--inspector-port', '0',
     '--show-interactive-dev-session=false', ...envFiles],
   { cwd: ROOT, stdio: 'inherit', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
 );

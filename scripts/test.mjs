@@ -10,7 +10,7 @@ import { fuzz } from './fuzz.mjs';
 
 const start = Date.now();
 try {
-  await setup({ browser: true });
+  await setup({ forTests: true });
   await build({ skipSetup: true });
   await build({ features: ['conformance'], outDir: 'build-conformance', skipSetup: true });
   say('Native unit tests (cargo test, default and conformance features)…');

@@ -151,7 +151,7 @@ pub const SERVER_INFO: Tool = Tool {
 
 /// How a client gets access; kept in one place so `server_info` and the guides agree.
 pub const AUTHENTICATION: &str =
-    "None yet: the MCP endpoint is open. OAuth 2.1 with Discord login protects it once configured.";
+    "OAuth 2.1: every MCP request needs a bearer token from this server's authorization server, which a person gets by logging in with Discord (discovery from the 401 and /.well-known/oauth-protected-resource/mcp).";
 
 fn server_info(_args: &Args, call: &Call) -> Result<Output, ToolError> {
     let versions: Vec<&str> = SUPPORTED.iter().map(|v| v.as_str()).collect();

