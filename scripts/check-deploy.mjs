@@ -51,6 +51,10 @@ const VARS = {
     problem: (v) => secondsProblem(v, 3600, 7_776_000),
     fix: `set REFRESH_TOKEN_TTL = "2592000" under [vars] in ${shown}, or another number from 3600 to 7776000`,
   },
+  REFRESH_REUSE_WINDOW: {
+    problem: (v) => secondsProblem(v, 0, 86_400),
+    fix: `set REFRESH_REUSE_WINDOW = "300" under [vars] in ${shown}, or another number from 0 to 86400`,
+  },
   ALLOWED_ORIGINS: {
     problem: originsProblem,
     fix: `list exact origins under [vars] in ${shown}, e.g. ALLOWED_ORIGINS = "https://app.example,https://other.example"`,

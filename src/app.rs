@@ -111,26 +111,49 @@ async fn dispatch<P: Platform>(route: Route, req: &RequestInfo, cfg: &Config, pl
     })
 }
 
-/// Anonymous endpoints whose cost is bounded per client address: registration, the
-/// authorization request (which may fetch a metadata document) and the token endpoint.
+/// Endpoints whose cost is bounded per client address: registration, the authorization
+/// request (which may fetch a metadata document), the token endpoint, the Discord callback
+/// (each one a Discord token exchange, and a pending-login cookie can be replayed with bogus
+/// codes) and the connected apps page (a KV list per load). MCP tool calls that spend KV or
+/// Discord are bounded per grant instead (`discord_tools`).
 fn rate_bucket(route: Route) -> Option<&'static str> {
     match route {
         Route::Register => Some("register"),
         Route::Authorize | Route::Decide | Route::AppsLogin | Route::AppsAction => Some("authorize"),
         Route::Token | Route::Revoke | Route::Introspect => Some("token"),
+        Route::DiscordCallback => Some("redirect"),
+        Route::Apps => Some("apps"),
         _ => None,
     }
 }
 
 fn rate_key(bucket: &str, req: &RequestInfo) -> String {
     // Cloudflare sets CF-Connecting-IP at the edge; a client cannot choose it there.
-    format!("{bucket}:{}", req.header("cf-connecting-ip").unwrap_or("local"))
+    format!("{bucket}:{}", caller_network(req.header("cf-connecting-ip").unwrap_or("local")))
+}
+
+/// The unit a caller is counted by: an IPv4 address, or an IPv6 /64 (one subscriber gets a
+/// whole /64, so counting full addresses would give one caller 2^64 buckets).
+fn caller_network(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => ip.chars().take(64).collect(),
+    }
 }
 
 /// `429` in the form the caller reads: a page for a person, OAuth JSON for a client.
 fn too_many(route: Route, req: &RequestInfo) -> Reply {
-    let reply = if matches!(route, Route::Authorize | Route::Decide | Route::AppsLogin | Route::AppsAction)
-        || req.wants_html()
+    let reply = if matches!(
+        route,
+        Route::Authorize | Route::Decide | Route::AppsLogin | Route::AppsAction | Route::Apps | Route::DiscordCallback
+    ) || req.wants_html()
     {
         Reply::html(
             429,
@@ -222,6 +245,26 @@ mod tests {
     fn get(path: &str, accept: &str) -> Reply {
         let url = Url::parse("http://127.0.0.1:8787").unwrap().join(path).unwrap();
         send(RequestInfo::new("GET", url, vec![("accept".into(), accept.into())]))
+    }
+
+    #[test]
+    fn callers_are_counted_by_address_or_ipv6_slash_64() {
+        assert_eq!(caller_network("203.0.113.7"), "203.0.113.7");
+        let a = caller_network("2001:db8:aa:bb:1:2:3:4");
+        assert_eq!(a, "2001:db8:aa:bb::/64");
+        assert_eq!(caller_network("2001:0db8:00aa:00bb:ffff:ffff:ffff:ffff"), a, "same /64, same bucket");
+        assert_ne!(caller_network("2001:db8:aa:bc::1"), a, "another /64");
+        assert_eq!(caller_network("::ffff:203.0.113.7"), "203.0.113.7", "v4-mapped counts as its v4 address");
+        assert_eq!(caller_network("local"), "local");
+        assert_eq!(caller_network(&"x".repeat(500)).len(), 64);
+    }
+
+    #[test]
+    fn the_callback_and_the_apps_page_are_rate_limited() {
+        for route in [Route::DiscordCallback, Route::Apps, Route::Register, Route::Token, Route::Authorize] {
+            assert!(rate_bucket(route).is_some(), "{route:?}");
+        }
+        assert_eq!(rate_bucket(Route::Mcp), None, "bounded per grant by the tools that spend");
     }
 
     #[test]

@@ -4,8 +4,10 @@
 //!
 //! The login reuses the Worker's one Discord redirect URI (`/redirect`): a sealed `apps-login`
 //! cookie carries the `state` sent to Discord, and [`owns_callback`] tells the callback which
-//! flow an answer belongs to. Discord is asked for `identify` only, and its token is revoked at
-//! once: the page needs to know who the person is, nothing more. The session is a sealed
+//! flow an answer belongs to. Discord is asked for `identify` only, and its token is dropped
+//! unused after one `users/@me` (it expires on its own at Discord). It is never revoked: at
+//! Discord, revoking any token of an application ends the person's whole authorization of it,
+//! which would break every connected client's Discord access. The session is a sealed
 //! cookie holding the Discord user id, so the grants listed and revoked are always under
 //! `grant:<that id>:` and no other person's can be reached. Forms carry a CSRF token derived
 //! from the session, checked in constant time, and must come from this origin.
@@ -16,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthKeys;
 use crate::config::{Config, Secrets};
-use crate::discord::{self, DiscordError, StoredTokens};
+use crate::discord::{self, DiscordError};
 use crate::http::{Reply, RequestInfo, MAX_OAUTH_BODY_BYTES};
 use crate::keys;
 use crate::oauth::cookie;
@@ -158,9 +160,8 @@ pub async fn callback<P: Platform>(
         Ok(r) => discord::parse_user(&r),
         Err(e) => Err(e.into()),
     };
-    // Identity was all the page needed: Discord's authorization ends here.
+    // Identity was all the page needed. The token is not revoked (see the module comment).
     let now = req.now_s();
-    let _ = platform.fetch(discord::revoke_request(&cfg.discord, secrets, &StoredTokens::from_exchange(&t, now))).await;
     let user = match user {
         Ok(u) => u,
         Err(e) => return failed(e).append_header("set-cookie", clear),
@@ -230,8 +231,12 @@ pub async fn act<P: Platform>(
         }
         (Some("revoke"), Some(grant)) if plausible_grant(grant) => {
             match tokens::disconnect(cfg, secrets, keys, platform, now, &s.id, grant).await {
-                Ok(true) => see_other("/apps?done=revoked"),
-                Ok(false) => see_other("/apps?done=gone"),
+                // This browser's remembered approval of the client goes too: it must ask again.
+                Ok(Some(client_id)) => match crate::auth::forget_consent(req, keys, &client_id) {
+                    Some(forget) => see_other("/apps?done=revoked").append_header("set-cookie", forget),
+                    None => see_other("/apps?done=revoked"),
+                },
+                Ok(None) => see_other("/apps?done=gone"),
                 Err(()) => page(
                     503,
                     "Temporarily unavailable",

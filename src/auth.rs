@@ -22,7 +22,6 @@ use crate::oauth::grant::{self, Code, Profile};
 use crate::oauth::metadata::{self, Challenge, ServerFeatures};
 use crate::pages;
 use crate::platform::Platform;
-use crate::store::Store;
 
 /// A grant (a login) ends this long after it began, however often it is refreshed; then the
 /// person logs in again, and their Discord profile is read afresh.
@@ -169,16 +168,63 @@ fn remembered(req: &RequestInfo, keys: &AuthKeys, now: i64) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Whether a remembered approval covers this request: same client, and every scope asked
-/// for was approved before (a client that wants more shows the consent page again).
-fn covered(remembered: &[String], p: &Pending) -> bool {
-    remembered.iter().any(|entry| match entry.split_once('/') {
-        Some((client, scopes)) if client == p.client => {
-            let approved: Vec<&str> = scopes.split('+').collect();
-            p.scopes().all(|s| approved.contains(&s))
+/// The `__Host-consent` cookie holding `list` (newest first, at most [`MAX_REMEMBERED`]).
+fn remember_cookie(keys: &AuthKeys, mut list: Vec<String>, now: i64) -> String {
+    list.truncate(MAX_REMEMBERED);
+    let remember = cookie::seal(&keys.consent, "remember", now + CONSENT_TTL_SECONDS, &list.join(","));
+    cookie::set_cookie("consent", &remember, CONSENT_TTL_SECONDS)
+}
+
+/// A digest of what the consent page shows about a client (its name and redirect URIs): an
+/// approval holds only while these stay the same, so a changed metadata document asks again.
+fn shown_digest(c: &client::Client) -> String {
+    let mut shown = c.name.clone().unwrap_or_default();
+    for uri in &c.redirect_uris {
+        shown.push('\n');
+        shown.push_str(uri);
+    }
+    grant::token_hash(&shown).chars().take(16).collect()
+}
+
+/// Whether a remembered approval covers this request: same client, same name and redirect
+/// URIs as the page showed, and every scope asked for was approved before (a client that
+/// wants more shows the consent page again).
+fn covered(remembered: &[String], p: &Pending, shown: &str) -> bool {
+    remembered.iter().any(|entry| {
+        let mut parts = entry.split('/');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(client), Some(scopes), Some(digest), None) if client == p.client && digest == shown => {
+                let approved: Vec<&str> = scopes.split('+').collect();
+                p.scopes().all(|s| approved.contains(&s))
+            }
+            _ => false,
         }
-        _ => false,
     })
+}
+
+/// The `Set-Cookie` that drops the remembered approval of `client_id` in this browser, when
+/// it has one: a disconnected client must see the consent page again.
+pub fn forget_consent(req: &RequestInfo, keys: &AuthKeys, client_id: &str) -> Option<String> {
+    let now = req.now_s();
+    let client = authorize::client_hash(client_id);
+    let mut list = remembered(req, keys, now);
+    let before = list.len();
+    list.retain(|entry| entry.split('/').next() != Some(client.as_str()));
+    (list.len() != before).then(|| remember_cookie(keys, list, now))
+}
+
+/// An error in the request of a client whose redirect URIs nobody vetted (registered by
+/// anyone, or a metadata document): a page with a link the person may follow, never an
+/// automatic redirect, or this server would be an open redirector (RFC 9700 §4.11.2).
+fn unvetted_error(description: &str, target: &url::Url, back: &str) -> Reply {
+    let host = target.host_str().map(String::from).unwrap_or_else(|| format!("{}:", target.scheme()));
+    let details = format!(
+        "<p>The application that sent you here made an invalid request. If you started this yourself, \
+         you can <a href=\"{}\">return to the application at <code>{}</code></a> and tell it what went wrong.</p>",
+        pages::escape(back),
+        pages::escape(&host)
+    );
+    Reply::html_posting_to(400, pages::error_page("Invalid request from the application", description, &details), &[])
 }
 
 /// Sends the person to Discord, with the login sealed into a cookie bound to this browser.
@@ -217,6 +263,7 @@ async fn resolve_client<P: Platform>(
     keys: &AuthKeys,
     platform: &P,
     id: &str,
+    now: i64,
 ) -> Result<client::Client, (&'static str, String)> {
     let ck = grant::ClientKeys {
         id: &keys.client_id,
@@ -235,7 +282,7 @@ async fn resolve_client<P: Platform>(
     match ck.lookup(id) {
         Some(c) if c.kind == client::Kind::MetadataDocument => {
             let url = client::metadata_url(id, cfg.local_only).ok_or_else(unknown)?;
-            metadata_document(platform, &url).await.map_err(|why| {
+            metadata_document(platform, &url, now).await.map_err(|why| {
                 ("Application could not be verified", format!("The application's metadata document at {id} {why}."))
             })
         }
@@ -244,15 +291,54 @@ async fn resolve_client<P: Platform>(
     }
 }
 
+thread_local! {
+    /// Metadata documents this isolate fetched lately: (URL, document, expires). Works on every
+    /// deployment, including workers.dev where the Cache API does nothing.
+    static DOCUMENTS: std::cell::RefCell<Vec<(String, String, i64)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+/// Documents kept per isolate.
+const DOCUMENTS_KEPT: usize = 32;
+
+fn remembered_document(url: &str, now: i64) -> Option<String> {
+    DOCUMENTS.with(|d| d.borrow().iter().find(|(u, _, exp)| u == url && *exp > now).map(|(_, doc, _)| doc.clone()))
+}
+
+fn remember_document(url: &str, doc: &str, expires: i64) {
+    DOCUMENTS.with(|d| {
+        let mut d = d.borrow_mut();
+        d.retain(|(u, _, _)| u != url);
+        d.insert(0, (url.to_string(), doc.to_string(), expires));
+        d.truncate(DOCUMENTS_KEPT);
+    });
+}
+
+/// How long a document may be cached, from its `Cache-Control`: `None` for `no-store` or
+/// `no-cache`, else its `max-age` clamped to 5 minutes – 24 hours (1 hour when it says nothing).
+fn document_ttl(cache_control: Option<&str>) -> Option<u64> {
+    let directives: Vec<String> =
+        cache_control.unwrap_or("").split(',').map(|d| d.trim().to_ascii_lowercase()).collect();
+    if directives.iter().any(|d| d == "no-store" || d == "no-cache") {
+        return None;
+    }
+    let max_age = directives.iter().find_map(|d| d.strip_prefix("max-age=").and_then(|v| v.parse::<u64>().ok()));
+    Some(max_age.unwrap_or(METADATA_CACHE_SECONDS).clamp(300, 86_400))
+}
+
 /// Fetches (or reads from cache) and validates a Client ID Metadata Document. The reason of a
 /// failure completes the sentence "The application's metadata document at <url> …".
-async fn metadata_document<P: Platform>(platform: &P, url: &url::Url) -> Result<client::Client, String> {
-    let cache_key = format!("cimd:{}", grant::token_hash(url.as_str()));
-    if let Some(kv) = platform.kv() {
-        if let Ok(Some(doc)) = kv.get(&cache_key).await {
-            if let Ok(c) = client::from_metadata_document(url.as_str(), doc.as_bytes()) {
-                return Ok(c);
-            }
+///
+/// Anonymous: anyone can name any URL, so nothing here writes KV (the rule is that only a
+/// signed-in person's action does). The cache is this isolate's memory, then the Workers
+/// Cache API at this location; both are free and bounded.
+async fn metadata_document<P: Platform>(platform: &P, url: &url::Url, now: i64) -> Result<client::Client, String> {
+    let cache_key = format!("https://metadata-documents.invalid/{}", grant::token_hash(url.as_str()));
+    let cached = match remembered_document(url.as_str(), now) {
+        Some(doc) => Some(doc),
+        None => platform.cache_get(&cache_key).await,
+    };
+    if let Some(doc) = cached {
+        if let Ok(c) = client::from_metadata_document(url.as_str(), doc.as_bytes()) {
+            return Ok(c);
         }
     }
     let request = crate::platform::Outbound {
@@ -261,11 +347,15 @@ async fn metadata_document<P: Platform>(platform: &P, url: &url::Url) -> Result<
         headers: vec![("accept", "application/json".into())],
         body: None,
         timeout_ms: METADATA_TIMEOUT_MS,
+        max_bytes: client::MAX_METADATA_DOCUMENT,
     };
     let response = match platform.fetch(request).await {
         Ok(r) => r,
         Err(crate::platform::FetchError::Timeout) => {
             return Err(format!("did not answer within {} seconds", METADATA_TIMEOUT_MS / 1000))
+        }
+        Err(crate::platform::FetchError::TooLarge) => {
+            return Err(format!("is larger than {} bytes", client::MAX_METADATA_DOCUMENT))
         }
         Err(_) => return Err("could not be fetched".into()),
     };
@@ -279,14 +369,10 @@ async fn metadata_document<P: Platform>(platform: &P, url: &url::Url) -> Result<
         return Err("is not served as application/json".into());
     }
     let client = client::from_metadata_document(url.as_str(), &response.body)?;
-    let ttl = response
-        .header("cache-control")
-        .and_then(|c| c.split(',').find_map(|d| d.trim().strip_prefix("max-age=").and_then(|v| v.parse::<u64>().ok())))
-        .unwrap_or(METADATA_CACHE_SECONDS)
-        .clamp(300, 86_400);
-    if let (Some(kv), Ok(text)) = (platform.kv(), std::str::from_utf8(&response.body)) {
-        // A cache: failing to write it costs a fetch next time, nothing else.
-        let _ = kv.put(&cache_key, text, Some(ttl)).await;
+    if let (Some(ttl), Ok(text)) = (document_ttl(response.header("cache-control")), std::str::from_utf8(&response.body))
+    {
+        remember_document(url.as_str(), text, now.saturating_add(ttl as i64));
+        platform.cache_put(&cache_key, text, ttl).await;
     }
     Ok(client)
 }
@@ -318,7 +404,7 @@ pub async fn authorize<P: Platform>(
         Err(AuthorizeError::Page { title, message }) => return person_error(title, &message),
         Err(_) => return AppError::Internal.into_reply(true),
     };
-    let client = match resolve_client(cfg, keys, platform, client_id).await {
+    let client = match resolve_client(cfg, keys, platform, client_id, now).await {
         Ok(c) => c,
         Err((title, message)) => return person_error(title, &message),
     };
@@ -326,13 +412,19 @@ pub async fn authorize<P: Platform>(
         Ok(v) => v,
         Err(AuthorizeError::Page { title, message }) => return person_error(title, &message),
         Err(AuthorizeError::Redirect { redirect_uri, error, description, state }) => {
-            return match url::Url::parse(&redirect_uri) {
-                Ok(u) => Reply::redirect(&error_redirect(&u, error, &description, state.as_deref(), &origin)),
-                Err(_) => person_error("Invalid redirect URI", "The application's redirect URI is not valid."),
-            }
+            let Ok(u) = url::Url::parse(&redirect_uri) else {
+                return person_error("Invalid redirect URI", "The application's redirect URI is not valid.");
+            };
+            let back = error_redirect(&u, error, &description, state.as_deref(), &origin);
+            return if matches!(client.kind, client::Kind::Configured { .. }) {
+                Reply::redirect(&back)
+            } else {
+                unvetted_error(&description, &u, &back)
+            };
         }
     };
-    if covered(&remembered(req, keys, now), &pending) {
+    let shown = shown_digest(&client);
+    if covered(&remembered(req, keys, now), &pending, &shown) {
         return to_discord(cfg, secrets, keys, &pending, &origin);
     }
     let (Some(sealed), Some(csrf)) = (pending.seal(&keys.pending), keys::random_token::<16>()) else {
@@ -340,18 +432,17 @@ pub async fn authorize<P: Platform>(
     };
     let scopes: Vec<&str> = pending.scopes().collect();
     // A metadata document's name is its author's claim; the host it is served from is not.
-    let shown = match (&client.kind, client.name.as_deref()) {
-        (client::Kind::MetadataDocument, name) => {
-            let host = url::Url::parse(client_id).ok().and_then(|u| u.host_str().map(String::from)).unwrap_or_default();
-            Some(match name {
-                Some(n) => format!("{n} ({host})"),
-                None => host,
-            })
-        }
-        (_, name) => name.map(String::from),
+    // A registered name is anyone's claim.
+    let host = url::Url::parse(client_id).ok().and_then(|u| u.host_str().map(String::from)).unwrap_or_default();
+    let provenance = match client.kind {
+        client::Kind::MetadataDocument => pages::Provenance::Host(&host),
+        client::Kind::Configured { .. } => pages::Provenance::Operator,
+        client::Kind::Registered => pages::Provenance::SelfAsserted,
     };
-    let page = pages::consent(shown.as_deref(), &pending.redirect_uri, &scopes, &sealed, &csrf);
-    let csrf_cookie = cookie::seal(&keys.consent, &pending.client, now + authorize::PENDING_TTL_SECONDS, &csrf);
+    let page = pages::consent(client.name.as_deref(), provenance, &pending.redirect_uri, &scopes, &sealed, &csrf);
+    // The approval is bound to what this page showed: a changed document asks again.
+    let csrf_cookie =
+        cookie::seal(&keys.consent, &pending.client, now + authorize::PENDING_TTL_SECONDS, &format!("{csrf}/{shown}"));
     Reply::html_posting_to(200, page, &form_targets(cfg, &pending.redirect_uri))
         .append_header("set-cookie", cookie::set_cookie("csrf", &csrf_cookie, authorize::PENDING_TTL_SECONDS))
 }
@@ -380,25 +471,25 @@ pub fn decide(req: &RequestInfo, cfg: &Config, secrets: &Secrets, keys: &AuthKey
             "The approval page is no longer valid. Go back to the application and start the login again.",
         );
     };
-    let csrf_ok = match (form.get("csrf"), cookie::get(req.header("cookie"), "__Host-csrf")) {
-        (Some(sent), Some(c)) => cookie::open(&keys.consent, &pending.client, now, c)
-            .is_some_and(|expected| keys::ct_eq(expected.as_bytes(), sent.as_bytes())),
-        _ => false,
+    let checked = match (form.get("csrf"), cookie::get(req.header("cookie"), "__Host-csrf")) {
+        (Some(sent), Some(c)) => cookie::open(&keys.consent, &pending.client, now, c).and_then(|v| {
+            let (expected, shown) = v.split_once('/')?;
+            keys::ct_eq(expected.as_bytes(), sent.as_bytes()).then(|| shown.to_string())
+        }),
+        _ => None,
     };
-    if !csrf_ok {
+    let Some(shown) = checked else {
         return Reply::html(403, pages::error_page("Request refused", "This approval could not be verified (the page may be stale, or cookies are blocked). Go back to the application and start the login again.", ""));
-    }
+    };
     let clear_csrf = cookie::set_cookie("csrf", "", 0);
     match form.get("decision") {
         Some("approve") => {
             let mut list = remembered(req, keys, now);
-            list.retain(|entry| entry.split_once('/').map(|(c, _)| c) != Some(pending.client.as_str()));
-            list.insert(0, format!("{}/{}", pending.client, pending.scope.replace(' ', "+")));
-            list.truncate(MAX_REMEMBERED);
-            let remember = cookie::seal(&keys.consent, "remember", now + CONSENT_TTL_SECONDS, &list.join(","));
+            list.retain(|entry| entry.split('/').next() != Some(pending.client.as_str()));
+            list.insert(0, format!("{}/{}/{shown}", pending.client, pending.scope.replace(' ', "+")));
             to_discord(cfg, secrets, keys, &pending, &origin)
                 .append_header("set-cookie", clear_csrf)
-                .append_header("set-cookie", cookie::set_cookie("consent", &remember, CONSENT_TTL_SECONDS))
+                .append_header("set-cookie", remember_cookie(keys, list, now))
         }
         _ => client_error(&pending, &origin, "access_denied", "The person denied the request")
             .append_header("set-cookie", clear_csrf),
@@ -597,4 +688,69 @@ pub fn authenticate(req: &RequestInfo, keys: &AuthKeys) -> Result<Caller, Reply>
 /// The `WWW-Authenticate` value for a tool call whose token lacks `scope`.
 pub fn insufficient_scope(origin: &str, scope: &str) -> String {
     metadata::www_authenticate(&metadata_url(origin), scope, Challenge::InsufficientScope)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(client_id: &str, scope: &str) -> Pending {
+        Pending {
+            client: authorize::client_hash(client_id),
+            redirect_uri: "https://a.example/cb".into(),
+            challenge: "c".into(),
+            state: None,
+            scope: scope.into(),
+            resource: "https://mcp.example/mcp".into(),
+            expires: 0,
+            nonce: "n".into(),
+            client_name: None,
+        }
+    }
+
+    fn doc_client(name: &str, uris: &[&str]) -> client::Client {
+        let doc = serde_json::json!({ "client_id": "https://app.example/c.json", "client_name": name, "redirect_uris": uris });
+        client::from_metadata_document("https://app.example/c.json", doc.to_string().as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn a_remembered_approval_covers_only_what_was_shown() {
+        let shown = shown_digest(&doc_client("App", &["https://a.example/cb"]));
+        let p = pending("https://app.example/c.json", "mcp");
+        let entry = |scopes: &str, digest: &str| vec![format!("{}/{scopes}/{digest}", p.client)];
+        assert!(covered(&entry("mcp+profile", &shown), &p, &shown));
+        assert!(!covered(&entry("profile", &shown), &p, &shown), "a scope not approved");
+        // The document changed: another redirect URI, or another name, asks again.
+        for changed in [
+            doc_client("App", &["https://a.example/cb", "https://b.example/cb"]),
+            doc_client("Other", &["https://a.example/cb"]),
+        ] {
+            assert!(!covered(&entry("mcp", &shown), &p, &shown_digest(&changed)));
+        }
+        // Entries from before the binding existed (no digest) no longer count.
+        assert!(!covered(&[format!("{}/mcp", p.client)], &p, &shown));
+        assert!(!covered(&entry("mcp", &shown), &pending("https://other.example/c.json", "mcp"), &shown));
+    }
+
+    #[test]
+    fn documents_are_cached_as_their_host_says_within_bounds() {
+        assert_eq!(document_ttl(None), Some(METADATA_CACHE_SECONDS));
+        assert_eq!(document_ttl(Some("public, max-age=600")), Some(600));
+        assert_eq!(document_ttl(Some("max-age=1")), Some(300));
+        assert_eq!(document_ttl(Some("max-age=99999999")), Some(86_400));
+        assert_eq!(document_ttl(Some("No-Store")), None);
+        assert_eq!(document_ttl(Some("max-age=600, no-cache")), None);
+    }
+
+    #[test]
+    fn the_isolate_cache_keeps_the_newest_documents_until_they_expire() {
+        remember_document("https://a.example/1.json", "one", 100);
+        assert_eq!(remembered_document("https://a.example/1.json", 99).as_deref(), Some("one"));
+        assert_eq!(remembered_document("https://a.example/1.json", 100), None, "expired");
+        for i in 0..DOCUMENTS_KEPT + 5 {
+            remember_document(&format!("https://b.example/{i}.json"), "x", 1000);
+        }
+        DOCUMENTS.with(|d| assert_eq!(d.borrow().len(), DOCUMENTS_KEPT));
+        assert_eq!(remembered_document("https://b.example/0.json", 1), None, "the oldest went first");
+    }
 }

@@ -133,6 +133,9 @@ pub struct Config {
     pub access_token_ttl: i64,
     /// `REFRESH_TOKEN_TTL`: refresh token lifetime in seconds (3600 to 7776000; default 30 days).
     pub refresh_token_ttl: i64,
+    /// `REFRESH_REUSE_WINDOW`: seconds after rotation in which a superseded refresh token is
+    /// refused without ending the grant (0 to 86400; default 300). See `oauth::refresh`.
+    pub refresh_reuse_window: i64,
     /// `ALLOWED_DISCORD_USERS`: Discord user ids that may log in (empty: no user list).
     pub allowed_users: Vec<String>,
     /// `ALLOWED_DISCORD_GUILDS`: members of these Discord servers may log in (empty: no list).
@@ -230,6 +233,17 @@ impl Config {
                 crate::oauth::refresh::DEFAULT_TTL_SECONDS
             }
         };
+        let refresh_reuse_window = match non_empty("REFRESH_REUSE_WINDOW").map(|v| v.trim().parse::<i64>()) {
+            None => crate::oauth::refresh::DEFAULT_REUSE_WINDOW_SECONDS,
+            Some(Ok(n)) if (0..=86_400).contains(&n) => n,
+            Some(_) => {
+                problems.push(Problem {
+                    name: "REFRESH_REUSE_WINDOW",
+                    issue: Issue::Invalid("must be a number of seconds from 0 to 86400"),
+                });
+                crate::oauth::refresh::DEFAULT_REUSE_WINDOW_SECONDS
+            }
+        };
         let mut id_list = |name: &'static str| -> Vec<String> {
             let raw = non_empty(name).unwrap_or_default();
             let ids: Vec<String> = raw.split(',').map(str::trim).filter(|e| !e.is_empty()).map(String::from).collect();
@@ -254,6 +268,7 @@ impl Config {
             mcp_keys: std::cell::OnceCell::new(),
             secret_key_previous,
             refresh_token_ttl,
+            refresh_reuse_window,
             allowed_users,
             allowed_guilds,
             clients,
@@ -498,6 +513,7 @@ mod tests {
     fn lifecycle_settings_policy_and_rotation() {
         let cfg = load(&full());
         assert_eq!(cfg.refresh_token_ttl, 30 * 24 * 3600);
+        assert_eq!(cfg.refresh_reuse_window, 300);
         assert!(!cfg.has_policy());
         let mut p = full();
         p.extend([
@@ -521,6 +537,8 @@ mod tests {
         for (name, value) in [
             ("REFRESH_TOKEN_TTL", "59"),
             ("REFRESH_TOKEN_TTL", "99999999"),
+            ("REFRESH_REUSE_WINDOW", "-1"),
+            ("REFRESH_REUSE_WINDOW", "86401"),
             ("ALLOWED_DISCORD_USERS", "nelly"),
             ("ALLOWED_DISCORD_GUILDS", "1,x"),
             ("SECRET_KEY_PREVIOUS", "tiny-key"),

@@ -227,6 +227,7 @@ fn form_post(url: &str, secrets: &Secrets, body: String) -> Outbound {
         ],
         body: Some(body),
         timeout_ms: crate::platform::FETCH_TIMEOUT_MS,
+        max_bytes: crate::platform::MAX_INBOUND_BYTES,
     }
 }
 
@@ -259,6 +260,7 @@ fn bearer_get(url: &str, access_token: &str) -> Outbound {
         headers: vec![("authorization", format!("Bearer {access_token}")), ("accept", "application/json".into())],
         body: None,
         timeout_ms: crate::platform::FETCH_TIMEOUT_MS,
+        max_bytes: crate::platform::MAX_INBOUND_BYTES,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Tools that act through Discord on the caller's behalf, with the Discord tokens stored
 //! (sealed) behind their grant. The client never sees those tokens; it sees the tool's result.
 //!
-//! `discord_guilds`, KV per call: cached, 1 read; uncached, 3 reads and 1 write; with an expired
+//! `discord_guilds`, at most the rate limiter's count per grant a minute; KV per call: cached, 1 read; uncached, 3 reads and 1 write; with an expired
 //! Discord token, 3 reads and 2 writes (the refreshed tokens too). When Discord refuses the
 //! grant's tokens (and no concurrent call stored newer ones), the grant is marked
 //! (`discord:<grant>`) and later calls answer at once without calling Discord: no retry loop;
@@ -82,6 +82,10 @@ impl<P: Platform> DiscordUpstream<'_, P> {
     async fn guilds(&self, caller: &Caller, now: i64) -> Output {
         let Some(kv) = self.platform.kv() else { return Output::error("Storage is unavailable; try again.") };
         let grant = caller.grant.as_str();
+        // Every call reads KV (and may call Discord): one grant must not spend the day's reads.
+        if !self.platform.within_rate(&format!("guilds:{grant}")).await {
+            return Output::error("Too many calls of discord_guilds from this login; wait a minute, then try again.");
+        }
         if let Ok(Some(raw)) = kv.get(&guilds_key(grant)).await {
             if let Ok(c) = serde_json::from_str::<Cached>(&raw) {
                 if now - c.at < GUILDS_CACHE_SECONDS {

@@ -130,11 +130,53 @@ pub fn scope_description(scope: &str) -> &'static str {
 }
 
 /// The consent page: which application asks for what, Approve or Deny. A plain form, no script.
-pub fn consent(client_name: Option<&str>, redirect_uri: &str, scopes: &[&str], request: &str, csrf: &str) -> String {
+/// Who vouches for the name a consent page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provenance<'a> {
+    /// Configured by this server's operator (`OAUTH_CLIENTS`).
+    Operator,
+    /// A Client ID Metadata Document: the name is its author's, the host is verified.
+    Host(&'a str),
+    /// Dynamic registration: anyone can register any name.
+    SelfAsserted,
+}
+
+pub fn consent(
+    client_name: Option<&str>,
+    provenance: Provenance,
+    redirect_uri: &str,
+    scopes: &[&str],
+    request: &str,
+    csrf: &str,
+) -> String {
     let name = client_name.map(str::trim).filter(|n| !n.is_empty());
-    let title = match name {
-        Some(n) => format!("<strong>{}</strong> wants to access this server", escape(n)),
-        None => "An unnamed application wants to access this server".to_string(),
+    let (title, note) = match (name, provenance) {
+        (Some(n), Provenance::Operator) => (
+            format!("<strong>{}</strong> wants to access this server", escape(n)),
+            "This application was set up by this server's operator.".to_string(),
+        ),
+        (Some(n), Provenance::Host(host)) => (
+            format!(
+                "<strong>{}</strong> from <strong>{}</strong> wants to access this server",
+                escape(n),
+                escape(host)
+            ),
+            format!("The name is the application's own; <code>{}</code> is the site that publishes it.", escape(host)),
+        ),
+        (None, Provenance::Host(host)) => (
+            format!("An application from <strong>{}</strong> wants to access this server", escape(host)),
+            format!("<code>{}</code> is the site that publishes it.", escape(host)),
+        ),
+        (Some(n), Provenance::SelfAsserted) => (
+            format!("An application calling itself <strong>“{}”</strong> wants to access this server", escape(n)),
+            "<strong>Unverified name:</strong> the application chose it itself when it registered, and anyone can \
+             register any name. Trust the address below, not the name."
+                .to_string(),
+        ),
+        (None, _) => (
+            "An unnamed application wants to access this server".to_string(),
+            "Trust the address below: it is where you will be sent.".to_string(),
+        ),
     };
     let target = url::Url::parse(redirect_uri)
         .ok()
@@ -148,7 +190,7 @@ pub fn consent(client_name: Option<&str>, redirect_uri: &str, scopes: &[&str], r
         .unwrap_or_default();
     let items: String = scopes.iter().map(|s| format!("<li>{}</li>", escape(scope_description(s)))).collect();
     let body = format!(
-        "<div class=\"card\"><h1>{title}</h1>\
+        "<div class=\"card\"><h1>{title}</h1><p>{note}</p>\
          <p class=\"muted\">After you approve, you log in with Discord and are sent back to <code>{target}</code>. \
          Only approve applications you started yourself.</p>\
          <h2>It will be able to</h2><ul>{items}</ul>\
@@ -270,6 +312,7 @@ mod tests {
     fn consent_page_escapes_everything_it_shows() {
         let page = consent(
             Some("<img src=x onerror=alert(1)>\"'"),
+            Provenance::Host("<i>host"),
             "https://evil.example/cb?x=<b>",
             &["mcp", "email"],
             "req\"><script>",
@@ -279,14 +322,28 @@ mod tests {
         assert!(!page.contains("<script>"));
         assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;&quot;&#39;"));
         assert!(page.contains("https://evil.example"));
+        assert!(page.contains("&lt;i&gt;host") && !page.contains("<i>host"));
         assert!(page.contains("See the email address"));
         for s in crate::oauth::authorize::SCOPES {
             assert_ne!(scope_description(s), "Unknown permission", "{s} is described");
         }
         assert!(page.contains("name=\"csrf\" value=\"csrf&lt;\""));
-        let unnamed = consent(None, "cursor://anysphere.cursor-retrieval/cb", &["mcp"], "r", "c");
+        let unnamed =
+            consent(None, Provenance::SelfAsserted, "cursor://anysphere.cursor-retrieval/cb", &["mcp"], "r", "c");
         assert!(unnamed.contains("An unnamed application"));
         assert!(unnamed.contains("cursor://anysphere.cursor-retrieval"));
+    }
+
+    #[test]
+    fn a_self_registered_name_is_marked_unverified_and_a_verified_one_is_not() {
+        let page = |p| consent(Some("Claude (claude.ai)"), p, "https://evil.example/cb", &["mcp"], "r", "c");
+        let registered = page(Provenance::SelfAsserted);
+        assert!(registered.contains("calling itself <strong>“Claude (claude.ai)”</strong>"));
+        assert!(registered.contains("Unverified name"));
+        let document = page(Provenance::Host("claude.ai"));
+        assert!(document.contains("<strong>Claude (claude.ai)</strong> from <strong>claude.ai</strong>"));
+        assert!(!document.contains("Unverified"));
+        assert!(!page(Provenance::Operator).contains("Unverified"));
     }
 
     #[test]

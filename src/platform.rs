@@ -11,12 +11,16 @@ pub struct Outbound {
     pub url: String,
     pub headers: Vec<(&'static str, String)>,
     pub body: Option<String>,
-    /// Milliseconds before the call counts as failed ([`FETCH_TIMEOUT_MS`] for Discord).
+    /// Milliseconds the whole exchange may take, headers and body, before it counts as failed
+    /// ([`FETCH_TIMEOUT_MS`] for Discord): a slow drip cannot hold the request open.
     /// Redirects are never followed: every caller wants the answer of the URL it named.
     pub timeout_ms: u32,
+    /// Largest body read ([`MAX_INBOUND_BYTES`] for Discord). The body is read as a stream and
+    /// the call fails as soon as it is exceeded, so an endless body never fills memory.
+    pub max_bytes: usize,
 }
 
-/// Its response, read up to [`MAX_INBOUND_BYTES`].
+/// Its response, read up to the request's `max_bytes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inbound {
     pub status: u16,
@@ -39,8 +43,10 @@ pub const FETCH_TIMEOUT_MS: u32 = 8_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FetchError {
     Timeout,
-    /// DNS, TLS, connection reset, or an answer over the size limit.
+    /// DNS, TLS, connection reset, or a malformed answer.
     Network,
+    /// The body was larger than the request's `max_bytes`.
+    TooLarge,
 }
 
 #[allow(async_fn_in_trait)] // one thread per isolate: futures need not be Send
@@ -55,4 +61,11 @@ pub trait Platform {
     async fn within_rate(&self, _key: &str) -> bool {
         true
     }
+    /// A value from the runtime's cache at this location (the Workers Cache API: free, not KV;
+    /// only on custom domains, a no-op on workers.dev), or `None`.
+    async fn cache_get(&self, _key: &str) -> Option<String> {
+        None
+    }
+    /// Keeps `value` in that cache for `ttl_seconds`. Best effort: failures are ignored.
+    async fn cache_put(&self, _key: &str, _value: &str, _ttl_seconds: u64) {}
 }

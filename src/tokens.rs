@@ -258,7 +258,8 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
         Ok(s) => s,
         Err(()) => return kv_error(),
     };
-    let issued_scope = match (refresh::step(successor.as_ref(), cx.now), successor) {
+    let window = cx.cfg.refresh_reuse_window;
+    let issued_scope = match (refresh::step(successor.as_ref(), cx.now, window), successor) {
         (Step::Rotate, _) => {
             // RFC 6749 §6: the new refresh token has the scope of the one presented; a
             // narrower `scope` narrows only the access token.
@@ -275,13 +276,21 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
         }
         (Step::RetryIfSuccessorUnused, Some(s)) => match kv.get(&next.successor_key()).await {
             Ok(None) => s.scope,
+            Ok(Some(_)) if refresh::stale_or_reuse(&s, cx.now, window) == Step::Stale => return stale(),
             Ok(Some(_)) => return reuse(cx, kv, &token, &record).await,
             Err(_) => return kv_error(),
         },
+        (Step::Stale, _) => return stale(),
         _ => return reuse(cx, kv, &token, &record).await,
     };
     let access_scope = refresh::narrow(&issued_scope, Some(&scope)).unwrap_or(issued_scope.clone());
     token_reply(cx, client_id, &access_scope, &record, &token.grant, Some(&next.encode(&cx.keys.refresh)))
+}
+
+/// A superseded refresh token within the reuse window: refused, and the grant lives on (another
+/// process of the same client holds the newer one).
+fn stale() -> Reply {
+    invalid_grant("this refresh token was replaced by a newer one; use the newest refresh token, or log in again")
 }
 
 /// RFC 9700 §4.14: a refresh token used again after its successor took over means one of the
@@ -617,7 +626,8 @@ async fn newest_generation<S: Store>(kv: &S, grant: &str) -> Result<Option<u32>,
 }
 
 /// Ends one of `user`'s own grants at their request: its tokens, and the Discord
-/// authorization behind it. `Ok(false)`: no such active grant (already ended).
+/// authorization behind it. `Ok(Some(client_id))`: ended; `Ok(None)`: no such active grant
+/// (already ended).
 pub async fn disconnect<P: Platform>(
     cfg: &Config,
     secrets: &Secrets<'_>,
@@ -626,14 +636,15 @@ pub async fn disconnect<P: Platform>(
     now: i64,
     user: &str,
     grant: &str,
-) -> Result<bool, ()> {
+) -> Result<Option<String>, ()> {
     let kv = platform.kv().ok_or(())?;
-    let Some(record) = read_json::<_, GrantRecord>(kv, &grant_key(user, grant)).await? else { return Ok(false) };
+    let Some(record) = read_json::<_, GrantRecord>(kv, &grant_key(user, grant)).await? else { return Ok(None) };
     if !record.active(now) {
-        return Ok(false);
+        return Ok(None);
     }
     let cx = Ctx { cfg, secrets, keys, platform, now, origin: String::new(), req: None };
-    revoke_grant(&cx, kv, user, grant, &record, "revoked on the connected apps page").await.map(|()| true)
+    revoke_grant(&cx, kv, user, grant, &record, "revoked on the connected apps page").await?;
+    Ok(Some(record.client_id))
 }
 
 #[cfg(test)]
@@ -746,11 +757,12 @@ mod tests {
         let secrets = cfg.secrets().unwrap();
         let keys = AuthKeys::new(&secrets);
         let end = |user: &str, grant: &str| block_on(disconnect(&cfg, &secrets, &keys, &fake, now + 300, user, grant));
-        assert_eq!(end("42", "BBBBBBBBBBBBBBBBBBBBBB"), Ok(false), "another person's grant is not reachable");
+        assert_eq!(end("42", "BBBBBBBBBBBBBBBBBBBBBB"), Ok(None), "another person's grant is not reachable");
         fake.answers.borrow_mut().push((200, ""));
-        assert_eq!(end("42", "AAAAAAAAAAAAAAAAAAAAAA"), Ok(true));
+        let ended = end("42", "AAAAAAAAAAAAAAAAAAAAAA").unwrap();
+        assert!(ended.is_some_and(|c| c.starts_with("mcpc1.")), "the client whose consent the page then forgets");
         assert!(fake.sent.borrow().iter().any(|u| u.ends_with("/api/oauth2/token/revoke")), "Discord is told");
-        assert_eq!(end("42", "AAAAAAAAAAAAAAAAAAAAAA"), Ok(false), "already ended");
+        assert_eq!(end("42", "AAAAAAAAAAAAAAAAAAAAAA"), Ok(None), "already ended");
         assert!(block_on(connected(&fake.kv, "42", now + 400)).unwrap().is_empty());
         assert_eq!(post(&fake, "/token", &rotate, now + 500).1["error"], "invalid_grant", "its refresh token is dead");
         assert_eq!(block_on(connected(&fake.kv, "7", now + 400)).unwrap().len(), 1);
@@ -802,14 +814,27 @@ mod tests {
         assert_eq!(fake.kv.entries.borrow().len(), 3, "grant and one record per successor");
         assert!(!fake.kv.entries.borrow().contains_key(&revoked_key("AAAAAAAAAAAAAAAAAAAAAA")));
 
-        // rt0 again: its successor was used. The grant ends, Discord is told, rt2 stops.
-        let (status, reuse) = refresh(&rt0, now + 22);
+        // rt0 again within the reuse window (another process still holding it): refused, and
+        // the grant lives on: nothing sent to Discord, nothing written, rt2 still rotates.
+        let (status, stale) = refresh(&rt0, now + 22);
+        assert_eq!((status, stale["error"].as_str()), (400, Some("invalid_grant")));
+        assert!(stale["error_description"].as_str().unwrap().contains("replaced by a newer one"));
+        assert!(fake.sent.borrow().is_empty(), "no revocation");
+        assert_eq!(fake.kv.take_ops().writes, 0);
+        let (_, c) = refresh(&rt2, now + 23);
+        let rt3 = c["refresh_token"].as_str().unwrap().to_string();
+        assert!(!revoked_here("AAAAAAAAAAAAAAAAAAAAAA", now + 23));
+
+        // rt0 again beyond the window (its successor was issued at now + 1): reuse. The grant
+        // ends, Discord is told, rt3 stops.
+        let late = now + 1 + refresh::DEFAULT_REUSE_WINDOW_SECONDS + 1;
+        let (status, reuse) = refresh(&rt0, late);
         assert_eq!((status, reuse["error"].as_str()), (400, Some("invalid_grant")));
         assert_eq!(fake.sent.borrow().as_slice(), ["https://discord.com/api/oauth2/token/revoke"], "(answered or not)");
-        assert_eq!(refresh(&rt2, now + 23).1["error"], "invalid_grant");
-        assert!(revoked_here("AAAAAAAAAAAAAAAAAAAAAA", now + 23));
+        assert_eq!(refresh(&rt3, late + 1).1["error"], "invalid_grant");
+        assert!(revoked_here("AAAAAAAAAAAAAAAAAAAAAA", late + 1));
 
-        // The code again: already used (its grant exists, revoked), and nothing more is sent.
+        // The code again (still fresh): already used, its grant exists and is revoked; nothing more is sent.
         let (status, replay) = post(&fake, "/token", &redeem, now + 24);
         assert_eq!(status, 400);
         assert!(replay["error_description"].as_str().unwrap().contains("already used"));

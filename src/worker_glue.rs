@@ -15,7 +15,7 @@ use worker::{
 
 use crate::config::{Config, KV_BINDING};
 use crate::http::{Body, Reply, RequestInfo, MAX_BODY_BYTES};
-use crate::platform::{FetchError, Inbound, Outbound, Platform, MAX_INBOUND_BYTES};
+use crate::platform::{FetchError, Inbound, Outbound, Platform};
 use crate::store::{check_key, storage_ttl, Store, StoreError};
 
 thread_local! {
@@ -183,11 +183,24 @@ impl Platform for WorkerPlatform {
         }
     }
 
+    async fn cache_get(&self, key: &str) -> Option<String> {
+        let mut hit = worker::Cache::default().get(key, false).await.ok()??;
+        hit.text().await.ok()
+    }
+
+    async fn cache_put(&self, key: &str, value: &str, ttl_seconds: u64) {
+        let headers = Headers::new();
+        let _ = headers.set("cache-control", &format!("public, max-age={ttl_seconds}"));
+        let response = Response::builder().with_headers(headers).fixed(value.as_bytes().to_vec());
+        let _ = worker::Cache::default().put(key, response).await;
+    }
+
     async fn fetch(&self, out: Outbound) -> std::result::Result<Inbound, FetchError> {
         let headers = Headers::new();
         for (k, v) in &out.headers {
             headers.set(k, v).map_err(|_| FetchError::Network)?;
         }
+        let abort = worker::AbortController::default();
         let mut init = RequestInit::new();
         init.with_method(Method::from(out.method.to_string()))
             .with_headers(headers)
@@ -196,23 +209,44 @@ impl Platform for WorkerPlatform {
             init.with_body(Some(body.into()));
         }
         let request = Request::new_with_init(&out.url, &init).map_err(|_| FetchError::Network)?;
-        let call = Fetch::Request(request);
-        let send = std::pin::pin!(call.send());
+        let signal = abort.signal();
+        // One deadline around the whole exchange, body included: a drip-fed or endless body
+        // fails like a host that never answers.
+        let exchange = std::pin::pin!(exchange(Fetch::Request(request), &signal, out.max_bytes));
         let timeout = std::pin::pin!(Delay::from(Duration::from_millis(u64::from(out.timeout_ms))));
-        let mut response = match select(send, timeout).await {
-            Either::Left((Ok(r), _)) => r,
-            Either::Left((Err(_), _)) => return Err(FetchError::Network),
-            Either::Right(_) => return Err(FetchError::Timeout),
-        };
-        let declared = response.headers().get("content-length").ok().flatten().and_then(|l| l.parse::<usize>().ok());
-        if declared.is_some_and(|l| l > MAX_INBOUND_BYTES) {
-            return Err(FetchError::Network);
+        match select(exchange, timeout).await {
+            Either::Left((result, _)) => result,
+            Either::Right(_) => {
+                abort.abort();
+                Err(FetchError::Timeout)
+            }
         }
-        let body = response.bytes().await.map_err(|_| FetchError::Network)?;
-        if body.len() > MAX_INBOUND_BYTES {
-            return Err(FetchError::Network);
-        }
-        let headers = response.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
-        Ok(Inbound { status: response.status_code(), headers, body })
     }
+}
+
+/// Sends the request and reads the body as a stream, failing as soon as it exceeds `max_bytes`.
+async fn exchange(
+    call: Fetch,
+    signal: &worker::AbortSignal,
+    max_bytes: usize,
+) -> std::result::Result<Inbound, FetchError> {
+    let mut response = call.send_with_signal(signal).await.map_err(|_| FetchError::Network)?;
+    let declared = response.headers().get("content-length").ok().flatten().and_then(|l| l.parse::<usize>().ok());
+    if declared.is_some_and(|l| l > max_bytes) {
+        return Err(FetchError::TooLarge);
+    }
+    let headers = response.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+    let status = response.status_code();
+    let mut body = Vec::new();
+    // A response without a body (204, 304) has no stream.
+    if let Ok(mut stream) = response.stream() {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|_| FetchError::Network)?;
+            if body.len() + chunk.len() > max_bytes {
+                return Err(FetchError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+    }
+    Ok(Inbound { status, headers, body })
 }

@@ -183,9 +183,16 @@ pub fn from_metadata_document(id: &str, body: &[u8]) -> Result<Client, String> {
     }
     match doc.get("token_endpoint_auth_method").and_then(Value::as_str) {
         None | Some("none") => {}
-        Some(other) => return Err(format!("token_endpoint_auth_method {other} is not supported here (use none)")),
+        Some(_) => {
+            return Err("names a token_endpoint_auth_method other than none, which is all this server accepts".into())
+        }
     }
-    let mut client = register(&doc, 0).map_err(|e| e.description)?;
+    // The reasons are fixed sentences: a person reads them on a page, and the document's own
+    // text (which anyone can write) must not appear there.
+    let mut client = register(&doc, 0).map_err(|e| match e.code {
+        "invalid_redirect_uri" => "lists redirect_uris this server does not accept (https, or http on a loopback host; no fragment; at most 10)".to_string(),
+        _ => "has client metadata this server does not accept (client_name, client_uri, grant_types or response_types)".to_string(),
+    })?;
     client.auth_method = AuthMethod::None;
     client.refresh = true;
     client.nonce = String::new();
@@ -214,12 +221,42 @@ fn optional_string<'a>(body: &'a Value, field: &str, max: usize) -> Result<Optio
         Some(Value::String(s)) if s.chars().count() > max => {
             Err(meta_error(format!("{field} may be at most {max} characters")))
         }
-        Some(Value::String(s)) if s.chars().any(char::is_control) => {
-            Err(meta_error(format!("{field} must not contain control characters")))
-        }
+        Some(Value::String(s)) if s.chars().any(|c| c.is_control() || is_format_char(c)) => Err(meta_error(format!(
+            "{field} must not contain control or invisible formatting characters (such as bidi overrides or zero-width spaces)"
+        ))),
         Some(Value::String(s)) => Ok(Some(s.as_str()).filter(|s| !s.trim().is_empty())),
         Some(_) => Err(meta_error(format!("{field} must be a string"))),
     }
+}
+
+/// Unicode general category Cf (format characters: bidi controls, zero-width characters, tags,
+/// and the like), as of Unicode 16. They render as nothing or reorder text, so a name with
+/// them can show a person something other than what it is.
+pub fn is_format_char(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x00AD
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x0890..=0x0891
+            | 0x08E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    )
 }
 
 fn string_list<'a>(body: &'a Value, field: &str) -> Result<Option<Vec<&'a str>>, RegistrationError> {
@@ -434,6 +471,11 @@ mod tests {
         assert_eq!(base("response_types", json!(["token"])), Err("invalid_client_metadata"));
         assert_eq!(base("client_name", json!("x".repeat(101))), Err("invalid_client_metadata"));
         assert_eq!(base("client_name", json!("bad\u{7}name")), Err("invalid_client_metadata"));
+        // Bidi overrides, isolates and zero-width characters (category Cf) could disguise a name.
+        for sneaky in ["Claude\u{202E}edualc", "a\u{2066}b\u{2069}", "Cl\u{200B}aude", "x\u{FEFF}", "t\u{E0041}"] {
+            assert_eq!(base("client_name", json!(sneaky)), Err("invalid_client_metadata"), "{sneaky:?}");
+        }
+        assert!(base("client_name", json!("Zoë's app — 日本語 🚀")).is_ok(), "ordinary text stays allowed");
         assert_eq!(base("client_name", json!(5)), Err("invalid_client_metadata"));
         assert_eq!(base("client_uri", json!("http://a.example")), Err("invalid_client_metadata"));
         assert_eq!(
@@ -545,6 +587,16 @@ mod tests {
         assert!(doc(json!({ "client_id": id, "redirect_uris": ["https://app.example/cb"], "token_endpoint_auth_method": "private_key_jwt" })).is_err());
         assert!(doc(json!({ "client_id": id })).is_err(), "redirect_uris are required");
         assert!(doc(json!({ "client_id": id, "redirect_uris": ["javascript:alert(1)"] })).is_err());
+        // What a person reads on the error page never carries the document's own text.
+        for hostile in [
+            json!({ "client_id": id, "redirect_uris": ["https://a.example/cb#<b>Call 555-0100</b>"] }),
+            json!({ "client_id": id, "redirect_uris": ["https://a.example/cb"], "grant_types": ["Call 555-0100"] }),
+            json!({ "client_id": id, "redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "Call 555-0100" }),
+            json!({ "client_id": id, "redirect_uris": ["https://a.example/cb"], "client_name": "Call\u{202E}555-0100" }),
+        ] {
+            let why = doc(hostile).unwrap_err();
+            assert!(!why.contains("555-0100"), "{why}");
+        }
         assert!(from_metadata_document(id, b"not json").is_err());
         let huge = format!(
             r#"{{"client_id":"{id}","redirect_uris":["https://app.example/cb"],"pad":"{}"}}"#,

@@ -28,14 +28,16 @@ pub struct Profile {
     pub global_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avatar_url: Option<String>,
-    /// Only when the `email` scope was granted.
+    /// Only when the `email` scope was granted and Discord says the address is verified: an
+    /// unverified address proves nothing about who holds the account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
 }
 
 impl Profile {
     /// What the grant may reveal: the id always (it is the token's subject); names and avatar
-    /// with `profile`; the email with `email`. Tokens are signed, not encrypted.
+    /// with `profile`; the email with `email`, and only a verified one. Tokens are signed, not
+    /// encrypted.
     pub fn from_discord(u: &DiscordUser, scopes: &[&str]) -> Profile {
         let profile = scopes.contains(&"profile");
         Profile {
@@ -43,7 +45,7 @@ impl Profile {
             username: if profile { u.username.clone() } else { String::new() },
             global_name: u.global_name.clone().filter(|_| profile),
             avatar_url: u.avatar_url().filter(|_| profile),
-            email: u.email.clone().filter(|_| scopes.contains(&"email")),
+            email: u.email.clone().filter(|_| scopes.contains(&"email") && u.verified == Some(true)),
         }
     }
 }
@@ -288,6 +290,23 @@ mod tests {
             avatar_url: None,
             email: Some("n@example.com".into()),
         }
+    }
+
+    #[test]
+    fn only_a_verified_email_reaches_the_profile() {
+        let user = |verified| DiscordUser {
+            id: "1".into(),
+            username: "n".into(),
+            global_name: None,
+            avatar: None,
+            email: Some("n@example.com".into()),
+            verified,
+        };
+        let with = ["mcp", "email"];
+        assert_eq!(Profile::from_discord(&user(Some(true)), &with).email.as_deref(), Some("n@example.com"));
+        assert_eq!(Profile::from_discord(&user(Some(false)), &with).email, None, "unverified");
+        assert_eq!(Profile::from_discord(&user(None), &with).email, None, "Discord did not say");
+        assert_eq!(Profile::from_discord(&user(Some(true)), &["mcp"]).email, None, "no email scope");
     }
 
     fn code_for(cid: &str, now: i64) -> (String, Code) {

@@ -12,6 +12,9 @@
 //! - `n + 1` not issued yet: rotate (write `rt:<grant>:<n+1>`).
 //! - `n + 1` issued less than [`GRACE_SECONDS`] ago and not itself used: the same successor
 //!   again (a retry after a lost response, or a race), nothing written.
+//! - `n + 1` issued within the reuse window (`REFRESH_REUSE_WINDOW`, default
+//!   [`DEFAULT_REUSE_WINDOW_SECONDS`]): a stale copy (a second process of the same client, or
+//!   a second egress address), answered `invalid_grant` without ending the grant.
 //! - otherwise: reuse (RFC 9700 §4.14): the grant is revoked.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -25,6 +28,10 @@ const PREFIX: &str = "mcpr1.";
 /// A client that lost a refresh response (or raced itself) may present the same token again
 /// for this long and get the same successor.
 pub const GRACE_SECONDS: i64 = 10;
+/// A superseded refresh token presented this long after its successor was issued is a stale
+/// copy, refused without revoking; later, it is reuse. Short, because within it a thief who
+/// rotated first is not detected (see SECURITY.md).
+pub const DEFAULT_REUSE_WINDOW_SECONDS: i64 = 300;
 /// Refresh tokens live this long unless `REFRESH_TOKEN_TTL` says otherwise.
 pub const DEFAULT_TTL_SECONDS: i64 = 30 * 24 * 3600;
 
@@ -119,15 +126,29 @@ pub enum Step {
     /// The successor was issued within the grace window: check that it is unused, then hand
     /// it out again.
     RetryIfSuccessorUnused,
-    /// Used before, outside the grace window: reuse.
+    /// Superseded within the reuse window: refuse, keep the grant.
+    Stale,
+    /// Used before, outside the reuse window: reuse, the grant ends.
     Reuse,
 }
 
-pub fn step(successor: Option<&Issued>, now: i64) -> Step {
+/// `reuse_window`: `REFRESH_REUSE_WINDOW` in seconds (0: every reuse past the grace ends the
+/// grant, as RFC 9700 §4.14 describes).
+pub fn step(successor: Option<&Issued>, now: i64, reuse_window: i64) -> Step {
     match successor {
         None => Step::Rotate,
         Some(s) if now.saturating_sub(s.at) <= GRACE_SECONDS => Step::RetryIfSuccessorUnused,
-        Some(_) => Step::Reuse,
+        Some(s) => stale_or_reuse(s, now, reuse_window),
+    }
+}
+
+/// A token whose successor was issued at `s.at` and has moved on. Window 0 turns stale copies
+/// off altogether.
+pub fn stale_or_reuse(s: &Issued, now: i64, reuse_window: i64) -> Step {
+    if reuse_window > 0 && now.saturating_sub(s.at) <= reuse_window {
+        Step::Stale
+    } else {
+        Step::Reuse
     }
 }
 
@@ -201,10 +222,21 @@ mod tests {
     #[test]
     fn rotation_grace_and_reuse() {
         let issued = |at| Issued { at, scope: "mcp".into(), expires: at + 100 };
-        assert_eq!(step(None, 1000), Step::Rotate);
-        assert_eq!(step(Some(&issued(995)), 1000), Step::RetryIfSuccessorUnused);
-        assert_eq!(step(Some(&issued(1000 - GRACE_SECONDS)), 1000), Step::RetryIfSuccessorUnused);
-        assert_eq!(step(Some(&issued(1000 - GRACE_SECONDS - 1)), 1000), Step::Reuse);
+        let w = DEFAULT_REUSE_WINDOW_SECONDS;
+        assert_eq!(step(None, 1000, w), Step::Rotate);
+        assert_eq!(step(Some(&issued(995)), 1000, w), Step::RetryIfSuccessorUnused);
+        assert_eq!(step(Some(&issued(1000 - GRACE_SECONDS)), 1000, w), Step::RetryIfSuccessorUnused);
+        // Past the grace: a stale copy within the window, reuse beyond it.
+        assert_eq!(step(Some(&issued(1000 - GRACE_SECONDS - 1)), 1000, w), Step::Stale);
+        assert_eq!(step(Some(&issued(1000 - w)), 1000, w), Step::Stale);
+        assert_eq!(step(Some(&issued(1000 - w - 1)), 1000, w), Step::Reuse);
+        // Window 0: strict RFC 9700 reuse detection after the grace.
+        assert_eq!(step(Some(&issued(1000 - GRACE_SECONDS - 1)), 1000, 0), Step::Reuse);
+        assert_eq!(step(Some(&issued(995)), 1000, 0), Step::RetryIfSuccessorUnused);
+        // A successor already used within the grace: stale within the window, reuse with 0.
+        assert_eq!(stale_or_reuse(&issued(995), 1000, w), Step::Stale);
+        assert_eq!(stale_or_reuse(&issued(995), 1000, 0), Step::Reuse);
+        assert_eq!(stale_or_reuse(&issued(1000), 1000, 0), Step::Reuse, "even in the same second");
     }
 
     #[test]

@@ -5,26 +5,8 @@
 
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { BROWSER_ACCEPT, startWithStandin } from '../support/worker.mjs';
-import { Jar, login } from '../support/oauth.mjs';
-
-/** GET `url` with the jar's cookies, following redirects; the last answer and its body. */
-async function visit(jar, url, init = {}) {
-  for (let i = 0; i < 8; i++) {
-    const headers = { accept: BROWSER_ACCEPT, ...(init.headers ?? {}) };
-    const cookie = jar.header(url);
-    if (cookie) headers.cookie = cookie;
-    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
-    jar.store(url, res);
-    if (res.status >= 300 && res.status < 400) {
-      url = new URL(res.headers.get('location'), url).toString();
-      init = {};
-      continue;
-    }
-    return { url, status: res.status, html: await res.text(), headers: res.headers };
-  }
-  throw new Error('too many redirects');
-}
+import { startWithStandin } from '../support/worker.mjs';
+import { Jar, login, visit } from '../support/oauth.mjs';
 
 const field = (html, name) => html.match(new RegExp(`name="${name}" value="([^"]*)"`))?.[1];
 const grantOf = (refreshToken) => refreshToken.split('.')[2];

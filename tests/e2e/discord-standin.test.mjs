@@ -115,6 +115,22 @@ describe('Discord stand-in', () => {
     assert.equal(d.liveGrants().size, 0);
   });
 
+  test('revoking one token ends every authorization of that user, as Discord does; other users keep theirs', async () => {
+    const one = await (await tokenRequest({ grant_type: 'authorization_code', code: await authorize(), redirect_uri: REDIRECT })).json();
+    const two = await (await tokenRequest({ grant_type: 'authorization_code', code: await authorize(), redirect_uri: REDIRECT })).json();
+    d.setUser({ id: '42', username: 'other' });
+    const theirs = await (await tokenRequest({ grant_type: 'authorization_code', code: await authorize(), redirect_uri: REDIRECT })).json();
+    const revoke = await fetch(`${d.url}/api/oauth2/token/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic() },
+      body: new URLSearchParams({ token: one.access_token }),
+    });
+    assert.equal(revoke.status, 200);
+    const me = (t) => fetch(`${d.url}/api/v10/users/@me`, { headers: { authorization: `Bearer ${t}` } }).then((r) => r.status);
+    assert.equal(await me(two.access_token), 401, 'the other login of the same user ended too');
+    assert.equal(await me(theirs.access_token), 200, 'another user is untouched');
+  });
+
   test('injected failures answer as Discord does: 429 with retry_after, invalid_grant, 5xx', async () => {
     d.fail('token', 'rate_limit', { retryAfter: 2.5 });
     const limited = await tokenRequest({ grant_type: 'authorization_code', code: 'x', redirect_uri: REDIRECT });

@@ -139,7 +139,9 @@ describe('hostile input', () => {
       return { path: `/authorize?${new URLSearchParams(q)}`, headers: { accept: 'text/html' } };
     };
     const page = (title) => ({ status: 400, html: title, noLocation: true });
-    const back = (error) => ({ status: 302, location: { error, state: 'st', iss: true } });
+    // A registered client's redirect URI was vetted by nobody: errors are a page with a link
+    // back, never an automatic redirect (RFC 9700 §4.11.2).
+    const back = (error) => ({ status: 400, html: 'Invalid request from the application', noLocation: true, link: { error, state: 'st', iss: true } });
     add(a, 'no client_id', authz({}, ['client_id']), page('Unknown application'));
     add(a, 'forged client_id', authz({ client_id: 'mcpc1.eyJyIjpbImh0dHBzOi8vZXZpbC5leGFtcGxlL2NiIl19.AAAAAAAAAAAAAAAAAAAAAA' }), page('Unknown application'));
     add(a, 'client_id with its signature cut', authz({ client_id: good.client.client_id.slice(0, -4) }), page('Unknown application'));
@@ -316,6 +318,16 @@ describe('hostile input', () => {
       if (e.empty && text !== '') why.push(`body ${text.slice(0, 80)}`);
       if (e.toolError && !(json?.result?.isError && e.toolError.test(json.result.content[0].text))) why.push(`tool result ${text.slice(0, 120)}`);
       if (e.noSetCookie && (out.headers.getSetCookie().some((s) => e.noSetCookie.test(s)))) why.push('a header was injected');
+      if (e.link) {
+        const href = text.match(/<a href="([^"]+)">return to the application/)?.[1]?.replace(/&amp;/g, '&');
+        const u = href ? new URL(href) : null;
+        if (!u || !href.startsWith(CALLBACK)) why.push(`link ${href}`);
+        else {
+          if (u.searchParams.get('error') !== e.link.error) why.push(`link error ${u.searchParams.get('error')}`);
+          if (u.searchParams.get('state') !== e.link.state) why.push('state not in the link');
+          if (e.link.iss && u.searchParams.get('iss') !== w.url) why.push('no iss in the link');
+        }
+      }
       if (e.location) {
         const loc = out.headers.get('location');
         const u = loc ? new URL(loc) : null;

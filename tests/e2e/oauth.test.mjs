@@ -8,9 +8,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { completeBindings, startWithStandin, startWorker } from '../support/worker.mjs';
 import { DEFAULT_USER, startStandin } from '../support/discord-standin.mjs';
-import { CALLBACK, Jar, browse, consentForm, login, pkcePair, registerClient } from '../support/oauth.mjs';
-
-const JSON_ACCEPT = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+import { browse, CALLBACK, consentForm, Jar, login, mcpCall, pkcePair, registerClient } from '../support/oauth.mjs';
 
 function authorizeUrl(base, clientId, extra = {}) {
   const { challenge } = pkcePair();
@@ -18,14 +16,6 @@ function authorizeUrl(base, clientId, extra = {}) {
     response_type: 'code', client_id: clientId, redirect_uri: CALLBACK, code_challenge: challenge,
     code_challenge_method: 'S256', state: 'st', resource: `${base}/mcp`, ...extra,
   })}`;
-}
-
-function mcpCall(base, token, name, args = {}) {
-  return fetch(`${base}/mcp`, {
-    method: 'POST',
-    headers: { ...JSON_ACCEPT, 'mcp-protocol-version': '2025-11-25', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } }),
-  });
 }
 
 describe('authorization server', () => {
@@ -158,7 +148,7 @@ describe('authorization server', () => {
     assert.ok(ok.headers.get('location').startsWith(`${d.url}/oauth2/authorize?`));
   });
 
-  test('authorize errors: pages for unknown clients and bad redirects, redirects for the rest', async () => {
+  test('authorize errors: pages for unknown clients and bad redirects; for a registered client, a page with a link back', async () => {
     const client = await registerClient(w.url);
     const page = async (url) => {
       const r = await fetch(url, { redirect: 'manual', headers: { accept: 'text/html' } });
@@ -168,10 +158,12 @@ describe('authorization server', () => {
     };
     assert.match(await page(authorizeUrl(w.url, 'mcpc1.forged.AAAA')), /Unknown application/);
     assert.match(await page(authorizeUrl(w.url, client.client_id, { redirect_uri: 'https://evil.example/cb' })), /Invalid redirect URI/);
+    // Nobody vetted a registered client's redirect URI, so the error is a page whose link the
+    // person may follow (RFC 9700 §4.11.2); configured clients get the redirect (review.test).
     const redirected = async (extra) => {
-      const r = await fetch(authorizeUrl(w.url, client.client_id, extra), { redirect: 'manual' });
-      assert.equal(r.status, 302);
-      const to = new URL(r.headers.get('location'));
+      const html = await page(authorizeUrl(w.url, client.client_id, extra));
+      assert.match(html, /Invalid request from the application/);
+      const to = new URL(html.match(/<a href="([^"]+)">return to the application/)[1].replace(/&amp;/g, '&'));
       assert.equal(`${to.origin}${to.pathname}`, CALLBACK);
       assert.equal(to.searchParams.get('iss'), w.url);
       return to.searchParams.get('error');

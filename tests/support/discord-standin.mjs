@@ -3,7 +3,7 @@
 //
 //   GET  /oauth2/authorize            auto-approves (tests) or shows a one-click page (local mode)
 //   POST /api/oauth2/token            authorization_code and refresh_token grants, form body only
-//   POST /api/oauth2/token/revoke     revokes the whole authorization behind a token
+//   POST /api/oauth2/token/revoke     ends the user's whole authorization of the application (every token of theirs), as Discord does
 //   GET  /api/v10/users/@me           email/verified only with the `email` scope
 //   GET  /api/v10/users/@me/guilds    only with the `guilds` scope
 //
@@ -157,11 +157,11 @@ export async function startStandin(options = {}) {
     return entry;
   }
 
-  function issueTokens(scope, grant) {
+  function issueTokens(scope, grant, userId) {
     const access = token();
     const refresh = token();
-    accessTokens.set(access, { scope, grant, expires: Date.now() + accessTtl * 1000 });
-    refreshTokens.set(refresh, { scope, grant });
+    accessTokens.set(access, { scope, grant, userId, expires: Date.now() + accessTtl * 1000 });
+    refreshTokens.set(refresh, { scope, grant, userId });
     return { access_token: access, token_type: 'Bearer', expires_in: accessTtl, refresh_token: refresh, scope: scope.join(' ') };
   }
 
@@ -180,7 +180,7 @@ export async function startStandin(options = {}) {
 
   function approve(res, a) {
     const code = token();
-    codes.set(code, { scope: a.scope, redirectUri: a.redirectUri, expires: Date.now() + CODE_TTL_MS, grant: token() });
+    codes.set(code, { scope: a.scope, redirectUri: a.redirectUri, expires: Date.now() + CODE_TTL_MS, grant: token(), userId: user.id });
     a.target.searchParams.set('code', code);
     if (a.state != null) a.target.searchParams.set('state', a.state);
     redirect(res, a.target.toString());
@@ -257,14 +257,14 @@ export async function startStandin(options = {}) {
         if (form.get('redirect_uri') !== entry.redirectUri) {
           return send(res, 400, { error: 'invalid_grant', error_description: 'Invalid "redirect_uri" in request.' });
         }
-        return send(res, 200, issueTokens(entry.scope, entry.grant));
+        return send(res, 200, issueTokens(entry.scope, entry.grant, entry.userId));
       }
       if (grantType === 'refresh_token') {
         const rt = form.get('refresh_token');
         const entry = rt ? refreshTokens.get(rt) : undefined;
         if (!entry || revokedGrants.has(entry.grant)) return send(res, 400, { error: 'invalid_grant' });
         refreshTokens.delete(rt);
-        return send(res, 200, issueTokens(entry.scope, entry.grant));
+        return send(res, 200, issueTokens(entry.scope, entry.grant, entry.userId));
       }
       return send(res, 400, { error: 'unsupported_grant_type' });
     }
@@ -276,7 +276,13 @@ export async function startStandin(options = {}) {
       if (!clientAuthenticated(req, form)) return send(res, 401, { error: 'invalid_client' });
       const t = form.get('token') ?? '';
       const entry = accessTokens.get(t) ?? refreshTokens.get(t);
-      if (entry) revokedGrants.add(entry.grant);
+      // As Discord does: revoking any one token ends the user's whole authorization of the
+      // application, so every token of every login of that user stops working.
+      if (entry) {
+        for (const e of [...accessTokens.values(), ...refreshTokens.values(), ...codes.values()]) {
+          if (e.userId === entry.userId) revokedGrants.add(e.grant);
+        }
+      }
       return send(res, 200, {});
     }
 

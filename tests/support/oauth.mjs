@@ -120,3 +120,33 @@ export async function login(base, { scope = 'mcp profile', authBase = base, jar 
   if (res.status !== 200) throw new Error(`token exchange failed: ${res.status} ${JSON.stringify(tokens)}`);
   return { client: c, tokens, iss: back.searchParams.get('iss') };
 }
+
+/** GET `url` with the jar's cookies, following redirects; the last answer and its body. */
+export async function visit(jar, url, init = {}) {
+  for (let i = 0; i < 8; i++) {
+    const headers = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', ...(init.headers ?? {}) };
+    const cookie = jar.header(url);
+    if (cookie) headers.cookie = cookie;
+    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
+    jar.store(url, res);
+    if (res.status >= 300 && res.status < 400) {
+      url = new URL(res.headers.get('location'), url).toString();
+      init = {};
+      continue;
+    }
+    return { url, status: res.status, html: await res.text(), headers: res.headers };
+  }
+  throw new Error('too many redirects');
+}
+
+/** `tools/call` of `name` on the MCP endpoint, with a bearer token when given (2025-11-25). */
+export function mcpCall(base, token, name, args = {}) {
+  return fetch(`${base}/mcp`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } }),
+  });
+}

@@ -25,34 +25,40 @@ export function completeBindings(discordUrl, extra = {}) {
 
 // A KV namespace that fails on command: a wrapped binding around the real one. `rules` is a
 // list of { op: 'get' | 'put' | 'delete' | '*', prefix? }; a matching call throws, as Workers
-// KV does when it is unavailable.
+// KV does when it is unavailable. Every call the Worker makes is counted, by kind, under the
+// key '__ops' of the real namespace (read with kvOps()).
 const KV_FAULTS_WORKER = `
+const ops = { get: 0, put: 0, delete: 0, list: 0 };
 export default function (env) {
   const rules = JSON.parse(env.RULES);
   const inner = env.INNER;
-  const check = (op, key) => {
+  const count = (op) => { ops[op] += 1; return inner.put('__ops', JSON.stringify(ops)); };
+  const check = async (op, key) => {
+    await count(op);
     if (rules.some((r) => (r.op === op || r.op === '*') && String(key).startsWith(r.prefix ?? ''))) {
       throw new Error('KV ' + op + ' failed (injected fault)');
     }
   };
   return {
-    async get(key, o) { check('get', key); return inner.get(key, o); },
-    async getWithMetadata(key, o) { check('get', key); return inner.getWithMetadata(key, o); },
-    async put(key, v, o) { check('put', key); return inner.put(key, v, o); },
-    async delete(key) { check('delete', key); return inner.delete(key); },
-    async list(o) { return inner.list(o); },
+    async get(key, o) { await check('get', key); return inner.get(key, o); },
+    async getWithMetadata(key, o) { await check('get', key); return inner.getWithMetadata(key, o); },
+    async put(key, v, o) { await check('put', key); return inner.put(key, v, o); },
+    async delete(key) { await check('delete', key); return inner.delete(key); },
+    async list(o) { await count('list'); return inner.list(o); },
   };
 }`;
 
 /**
  * Starts the built Worker. `bindings` are its vars and secrets; `kv: false` leaves the
  * OAUTH_KV binding out; `kvFaults` (a rule list, see above) puts a failing layer in front of
- * it; `rateLimit` binds RATE_LIMITER at that many requests a minute (as wrangler.toml does
+ * it (and counts every KV call: `countKv: true` alone counts without faults; read the counts
+ * with kvOps()); `rateLimit` binds RATE_LIMITER at that many requests a minute (as wrangler.toml does
  * at 60); `buildDir: 'build-conformance'` runs the conformance build (relative to the
  * repository, or absolute).
  * Resolves to { url, mf, kv(), restart(bindings, kvFaults), close() }.
  */
-export async function startWorker({ bindings = {}, kv = true, kvFaults = null, buildDir = 'build', port = 0, rateLimit = null, captureLogs = false } = {}) {
+export async function startWorker({ bindings = {}, kv = true, kvFaults = null, countKv = false, buildDir = 'build', port = 0, rateLimit = null, captureLogs = false } = {}) {
+  if (countKv && !kvFaults) kvFaults = [];
   // The Worker's console output, line by line (workerd's stdout), when asked for.
   const logs = [];
   // Otherwise the log lines are dropped (one per request would flood the test output) and
@@ -85,6 +91,11 @@ export async function startWorker({ bindings = {}, kv = true, kvFaults = null, b
     url: ready.origin,
     logs,
     kv: () => (faulty ? mf.getKVNamespace('INNER', 'kv-faults') : mf.getKVNamespace('OAUTH_KV', 'main')),
+    /** KV calls the Worker made so far, by kind (with `countKv` or `kvFaults`). */
+    kvOps: async () => {
+      const raw = await (await mf.getKVNamespace('INNER', 'kv-faults')).get('__ops');
+      return raw ? JSON.parse(raw) : { get: 0, put: 0, delete: 0, list: 0 };
+    },
     /** Restarts workerd with other bindings or faults (a redeploy): same URL, same KV, fresh isolate. */
     restart: async (newBindings, faults = null) => {
       await mf.setOptions(options(newBindings, faults, fixedPort));
