@@ -66,7 +66,9 @@ describe('connected apps page', () => {
     assert.equal(page.status, 200);
     const authorize = env.standin.requests.find((r) => r.path === '/oauth2/authorize');
     assert.equal(authorize.query.scope, 'identify', 'identity only');
-    assert.ok(env.standin.requests.some((r) => r.path === '/api/oauth2/token/revoke'), "the page keeps no Discord token");
+    // Its identify-only token is used once and dropped, never revoked: at Discord, revoking any
+    // token ends the person's whole authorization, and every connected client's Discord access.
+    assert.ok(!env.standin.requests.some((r) => r.path === '/api/oauth2/token/revoke'), 'nothing revoked at Discord');
     assert.match(page.html, /Logged in to Discord as <strong>Nelly<\/strong>/);
     assert.match(page.html, /<img src="https:\/\/cdn\.discordapp\.com\/avatars\/80351110224678912\/8342729096ea3675442027381ff50dfe\.png"/);
     const grants = [...page.html.matchAll(/name="grant" value="([^"]+)"/g)].map((m) => m[1]).sort();

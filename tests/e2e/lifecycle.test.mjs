@@ -31,12 +31,12 @@ function basic(id, secret) {
   return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 }
 
-describe('refresh tokens', () => {
+describe('refresh tokens (strict reuse detection: REFRESH_REUSE_WINDOW=0; the window itself is in review.test)', () => {
   let both;
   let w;
   let d;
   before(async () => {
-    both = await startWithStandin();
+    both = await startWithStandin({ REFRESH_REUSE_WINDOW: '0' });
     ({ worker: w, standin: d } = both);
   });
   after(() => both?.close());

@@ -25,14 +25,14 @@ export function completeBindings(discordUrl, extra = {}) {
 
 // A KV namespace that fails on command: a wrapped binding around the real one. `rules` is a
 // list of { op: 'get' | 'put' | 'delete' | '*', prefix? }; a matching call throws, as Workers
-// KV does when it is unavailable. Every call the Worker makes is counted, by kind, under the
-// key '__ops' of the real namespace (read with kvOps()).
+// KV does when it is unavailable. Every call the Worker makes is counted, by kind, in a
+// namespace of its own (read with kvOps()).
 const KV_FAULTS_WORKER = `
 const ops = { get: 0, put: 0, delete: 0, list: 0 };
 export default function (env) {
   const rules = JSON.parse(env.RULES);
   const inner = env.INNER;
-  const count = (op) => { ops[op] += 1; return inner.put('__ops', JSON.stringify(ops)); };
+  const count = (op) => { ops[op] += 1; return env.OPS.put('ops', JSON.stringify(ops)); };
   const check = async (op, key) => {
     await count(op);
     if (rules.some((r) => (r.op === op || r.op === '*') && String(key).startsWith(r.prefix ?? ''))) {
@@ -80,7 +80,7 @@ export async function startWorker({ bindings = {}, kv = true, kvFaults = null, c
       : { kvNamespaces: kv ? { OAUTH_KV: 'OAUTH_KV' } : {} }),
   });
   // Wrapped-binding workers take the compatibility date of the worker that uses them.
-  const faultsWorker = { name: 'kv-faults', modules: true, script: KV_FAULTS_WORKER, kvNamespaces: { INNER: 'OAUTH_KV' } };
+  const faultsWorker = { name: 'kv-faults', modules: true, script: KV_FAULTS_WORKER, kvNamespaces: { INNER: 'OAUTH_KV', OPS: 'KV_OPS' } };
   const options = (b, faults, p) => ({ ...stdio, host: '127.0.0.1', port: p, workers: faults ? [main(b, faults), faultsWorker] : [main(b, null)] });
   const mf = new Miniflare(options(bindings, kvFaults, port));
   const ready = await mf.ready;
@@ -93,7 +93,7 @@ export async function startWorker({ bindings = {}, kv = true, kvFaults = null, c
     kv: () => (faulty ? mf.getKVNamespace('INNER', 'kv-faults') : mf.getKVNamespace('OAUTH_KV', 'main')),
     /** KV calls the Worker made so far, by kind (with `countKv` or `kvFaults`). */
     kvOps: async () => {
-      const raw = await (await mf.getKVNamespace('INNER', 'kv-faults')).get('__ops');
+      const raw = await (await mf.getKVNamespace('OPS', 'kv-faults')).get('ops');
       return raw ? JSON.parse(raw) : { get: 0, put: 0, delete: 0, list: 0 };
     },
     /** Restarts workerd with other bindings or faults (a redeploy): same URL, same KV, fresh isolate. */
