@@ -14,7 +14,7 @@ use crate::mcp::tool::Caller;
 use crate::mcp::transport::{self, Endpoint};
 use crate::pages;
 use crate::platform::Platform;
-use crate::routes::{is_mcp_path, resolve, Route};
+use crate::routes::{is_mcp_path, is_open_to_browsers, resolve, Route};
 use crate::tokens;
 
 pub async fn handle<P: Platform>(req: &RequestInfo, cfg: &Config, platform: &P) -> Reply {
@@ -35,10 +35,13 @@ pub async fn handle<P: Platform>(req: &RequestInfo, cfg: &Config, platform: &P) 
         },
         Err(e) => Err(e),
     };
-    let reply = match result {
+    let mut reply = match result {
         Ok(reply) => reply,
         Err(e) => e.into_reply(req.wants_html()),
     };
+    if is_open_to_browsers(req.url.path()) && reply.header("access-control-allow-origin").is_none() {
+        reply = reply.with_header("access-control-allow-origin", "*");
+    }
     annotate(req, reply)
 }
 
@@ -71,6 +74,11 @@ async fn dispatch<P: Platform>(route: Route, req: &RequestInfo, cfg: &Config, pl
         Route::Options { allow } if is_mcp_path(req.url.path()) => {
             transport::preflight(req, &endpoint(cfg, None), allow)
         }
+        Route::Options { allow } if is_open_to_browsers(req.url.path()) => Reply::empty(204)
+            .with_header("allow", allow)
+            .with_header("access-control-allow-methods", allow)
+            .with_header("access-control-allow-headers", "authorization, content-type, mcp-protocol-version")
+            .with_header("access-control-max-age", "86400"),
         Route::Options { allow } => Reply::empty(204).with_header("allow", allow),
         Route::ProtectedResource { resource_path } => auth::protected_resource(req, resource_path),
         Route::AuthorizationServer => auth::authorization_server(req, cfg),
@@ -294,6 +302,22 @@ mod tests {
         let html = get("/missing", "text/html");
         assert_eq!(html.status, 404);
         assert!(html.header("content-type").unwrap().starts_with("text/html"));
+    }
+
+    #[test]
+    fn browser_clients_may_call_the_oauth_endpoints_from_their_own_origin() {
+        let url = Url::parse("http://127.0.0.1:8787/register").unwrap();
+        let headers = vec![("origin".into(), "https://app.example".into())];
+        let pre = send(RequestInfo::new("OPTIONS", url.clone(), headers.clone()));
+        assert_eq!(pre.status, 204);
+        assert_eq!(pre.header("access-control-allow-origin"), Some("*"));
+        assert!(pre.header("access-control-allow-headers").is_some_and(|h| h.contains("content-type")));
+        // An error is readable too, so the client can show why it failed.
+        let refused = send(RequestInfo::new("POST", url, headers));
+        assert_eq!(refused.status, 400);
+        assert_eq!(refused.header("access-control-allow-origin"), Some("*"));
+        let apps = send(RequestInfo::new("OPTIONS", Url::parse("http://127.0.0.1:8787/apps").unwrap(), vec![]));
+        assert_eq!(apps.header("access-control-allow-origin"), None, "pages with cookies stay closed");
     }
 
     #[test]

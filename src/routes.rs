@@ -90,6 +90,22 @@ pub fn is_mcp_path(path: &str) -> bool {
     matches!(path, "/" | "/mcp")
 }
 
+/// The OAuth endpoints a browser-based client calls from its own origin (discovery,
+/// registration, token, revocation, introspection). They read no cookie, so every origin may
+/// call them and read the answer, errors included.
+pub fn is_open_to_browsers(path: &str) -> bool {
+    matches!(
+        path,
+        "/register"
+            | "/token"
+            | "/revoke"
+            | "/introspect"
+            | "/.well-known/oauth-authorization-server"
+            | "/.well-known/oauth-protected-resource"
+            | "/.well-known/oauth-protected-resource/mcp"
+    )
+}
+
 /// Finds the handler for a method and path; the path must match exactly.
 pub fn resolve(method: &str, path: &str) -> Result<Route, AppError> {
     let Some((_, allow, handlers)) = TABLE.iter().find(|(p, _, _)| *p == path) else {

@@ -148,6 +148,21 @@ describe('authorization server', () => {
     assert.ok(ok.headers.get('location').startsWith(`${d.url}/oauth2/authorize?`));
   });
 
+  test('a client running in a browser page can discover, register and read errors from its own origin (CORS)', async () => {
+    const origin = { origin: 'https://web-client.example' };
+    const pre = await fetch(`${w.url}/register`, { method: 'OPTIONS', headers: { ...origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get('access-control-allow-origin'), '*');
+    assert.match(pre.headers.get('access-control-allow-headers'), /content-type/);
+    const meta = await fetch(`${w.url}/.well-known/oauth-authorization-server`, { headers: origin });
+    assert.equal(meta.headers.get('access-control-allow-origin'), '*');
+    const bad = await fetch(`${w.url}/token`, { method: 'POST', headers: { ...origin, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=authorization_code' });
+    assert.equal(bad.status, 401);
+    assert.equal(bad.headers.get('access-control-allow-origin'), '*', 'the error is readable, not an opaque CORS failure');
+    const apps = await fetch(`${w.url}/apps`, { method: 'OPTIONS', headers: origin });
+    assert.equal(apps.headers.get('access-control-allow-origin'), null, 'cookie-bearing pages stay closed');
+  });
+
   test('authorize errors: pages for unknown clients and bad redirects; for a registered client, a page with a link back', async () => {
     const client = await registerClient(w.url);
     const page = async (url) => {
