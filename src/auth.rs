@@ -273,7 +273,7 @@ async fn resolve_client<P: Platform>(
     };
     let unknown = || {
         let hint = if id.starts_with("http://") || id.starts_with("https://") {
-            "Its client_id looks like a metadata document URL, but this server only fetches https URLs with a path (no fragment, credentials or dot segments)."
+            "Its client_id looks like a metadata document URL, but this server only fetches https URLs with an ASCII host name (punycode for international names) and a path (no fragment, credentials or dot segments)."
         } else {
             "This application is not registered with this server. Ask it to register again."
         };

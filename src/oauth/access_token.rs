@@ -1,10 +1,11 @@
-//! Access tokens: compact JWTs (RFC 7519) signed with HS256 under a key derived from
-//! `SECRET_KEY`, verified on every MCP request with no KV read and no Discord call. Only the
-//! shape this server issues is accepted: `alg` must be `HS256`, so `alg: none` or any other
-//! algorithm never verifies, and the signature is checked before the claims are read.
+//! Access tokens: JWTs (RFC 7519, RFC 9068 `at+jwt`) signed with HS256 by `jwt-compact`, under a
+//! key derived from `SECRET_KEY`, verified on every MCP request with no KV read and no Discord
+//! call. The verifier fixes the algorithm, so `alg: none` or any other algorithm never
+//! verifies, and the signature is checked before the claims are trusted.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use jwt_compact::alg::{Hs256, Hs256Key};
+use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions, Token, UntrustedToken, ValidationError};
 use serde::{Deserialize, Serialize};
 
 use super::grant::Profile;
@@ -14,9 +15,6 @@ use crate::keys::Key;
 /// same fleet of synchronised clocks, so this stays small: it adds to how long a revoked
 /// grant's access token may still be used.
 pub const LEEWAY_SECONDS: i64 = 5;
-
-/// `{"alg":"HS256","typ":"at+jwt"}` (RFC 9068 media type), base64url.
-const HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9";
 
 /// The claims this server puts in an access token besides `exp`, `iat` and `nbf`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,21 +32,6 @@ pub struct AccessClaims {
     pub gid: String,
     /// The Discord identity recorded at login, so tools can know the caller without a lookup.
     pub discord: Profile,
-}
-
-/// The payload as signed: the claims and their validity window, in seconds since the epoch.
-#[derive(Serialize, Deserialize)]
-struct Payload {
-    #[serde(flatten)]
-    claims: AccessClaims,
-    exp: Option<i64>,
-    iat: Option<i64>,
-    nbf: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct JoseHeader {
-    alg: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,54 +59,67 @@ impl TokenError {
     }
 }
 
-/// Signs an access token valid from `now` for `ttl_seconds`.
-pub fn issue(key: &Key, claims: AccessClaims, now: i64, ttl_seconds: i64) -> Option<String> {
-    let payload = Payload { claims, exp: Some(now.saturating_add(ttl_seconds)), iat: Some(now), nbf: Some(now) };
-    let signing_input = format!("{HEADER}.{}", B64.encode(serde_json::to_vec(&payload).ok()?));
-    let signature = B64.encode(key.sign(signing_input.as_bytes()));
-    Some(format!("{signing_input}.{signature}"))
+/// Seconds since the epoch as the `DateTime` jwt-compact's claims use. Out of range (which no
+/// request clock reaches) falls back to the epoch, which every check then treats as expired.
+fn at(unix_seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(unix_seconds, 0).unwrap_or(DateTime::UNIX_EPOCH)
 }
 
-/// The payload of a token whose header and signature verify under an accepted key.
-fn open(key: &Key, token: &str) -> Result<Payload, TokenError> {
-    let (signing_input, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
-    let (header, payload) = signing_input.split_once('.').ok_or(TokenError::Malformed)?;
-    if payload.contains('.') {
-        return Err(TokenError::Malformed);
+/// Signs an access token valid from `now` for `ttl_seconds`.
+pub fn issue(key: &Key, claims: AccessClaims, now: i64, ttl_seconds: i64) -> Option<String> {
+    let mut c = Claims::new(claims);
+    c.issued_at = Some(at(now));
+    c.not_before = Some(at(now));
+    c.expiration = Some(at(now.saturating_add(ttl_seconds)));
+    Hs256.token(&Header::empty().with_token_type("at+jwt"), &c, &Hs256Key::new(key.bytes())).ok()
+}
+
+/// The token, if its header names HS256 and its signature verifies under an accepted key (the
+/// current one, or during a rotation the previous one).
+fn open(key: &Key, token: &str) -> Result<Token<AccessClaims>, TokenError> {
+    let untrusted = UntrustedToken::new(token).map_err(|_| TokenError::Malformed)?;
+    let check = |k: &[u8; 32]| Hs256.validator::<AccessClaims>(&Hs256Key::new(k)).validate(&untrusted);
+    let mut first = None;
+    for k in key.accepted() {
+        match check(k) {
+            Ok(t) => return Ok(t),
+            Err(e) => first = first.or(Some(e)),
+        }
     }
-    let header: JoseHeader =
-        B64.decode(header).ok().and_then(|h| serde_json::from_slice(&h).ok()).ok_or(TokenError::Malformed)?;
-    let signature = B64.decode(signature).map_err(|_| TokenError::Malformed)?;
-    if header.alg != "HS256" || !key.verify(signing_input.as_bytes(), &signature) {
-        return Err(TokenError::BadSignature);
-    }
-    B64.decode(payload).ok().and_then(|p| serde_json::from_slice(&p).ok()).ok_or(TokenError::Malformed)
+    Err(match first {
+        Some(ValidationError::MalformedClaims(_) | ValidationError::NoClaim(_)) => TokenError::Malformed,
+        _ => TokenError::BadSignature,
+    })
 }
 
 /// `iat` and `exp` of a token whose signature verifies (for introspection).
 pub fn times(key: &Key, token: &str) -> Option<(i64, i64)> {
-    let p = open(key, token).ok()?;
-    Some((p.iat?, p.exp?))
+    let token = open(key, token).ok()?;
+    let c = token.claims();
+    Some((c.issued_at?.timestamp(), c.expiration?.timestamp()))
 }
 
-/// Verifies signature, time window, issuer and audience; returns the claims.
+/// Verifies signature, time window (`exp` and `nbf` required), issuer and audience; returns
+/// the claims.
 pub fn verify(key: &Key, token: &str, issuer: &str, audience: &str, now: i64) -> Result<AccessClaims, TokenError> {
-    let p = open(key, token)?;
-    let exp = p.exp.ok_or(TokenError::Malformed)?;
-    if now.saturating_sub(LEEWAY_SECONDS) > exp {
-        return Err(TokenError::Expired);
-    }
-    let early = |t: i64| t > now.saturating_add(LEEWAY_SECONDS);
-    if p.nbf.is_none_or(early) || p.iat.is_some_and(early) {
+    let token = open(key, token)?;
+    let options = TimeOptions::new(Duration::seconds(LEEWAY_SECONDS), move || at(now));
+    let claims = token.claims();
+    claims.validate_expiration(&options).map_err(|e| match e {
+        ValidationError::NoClaim(_) => TokenError::Malformed,
+        _ => TokenError::Expired,
+    })?;
+    claims.validate_maturity(&options).map_err(|_| TokenError::NotYetValid)?;
+    if claims.issued_at.is_some_and(|iat| iat.timestamp() > now.saturating_add(LEEWAY_SECONDS)) {
         return Err(TokenError::NotYetValid);
     }
-    if p.claims.iss != issuer {
+    if claims.custom.iss != issuer {
         return Err(TokenError::WrongIssuer);
     }
-    if p.claims.aud != audience {
+    if claims.custom.aud != audience {
         return Err(TokenError::WrongAudience);
     }
-    Ok(p.claims)
+    Ok(claims.custom.clone())
 }
 
 #[cfg(test)]
@@ -222,8 +218,8 @@ mod tests {
 
     #[test]
     fn the_header_is_the_one_rfc_9068_names() {
-        assert_eq!(B64.decode(HEADER).unwrap(), br#"{"alg":"HS256","typ":"at+jwt"}"#);
-        assert!(token().starts_with(HEADER));
+        let header = token().split('.').next().map(|h| B64.decode(h).unwrap()).unwrap();
+        assert_eq!(header, br#"{"alg":"HS256","typ":"at+jwt"}"#);
     }
 
     #[test]

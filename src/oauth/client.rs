@@ -151,7 +151,8 @@ pub const MAX_METADATA_DOCUMENT: usize = 5 * 1024;
 /// no fragment, credentials or dot segments. `allow_loopback_http` (local development only)
 /// also admits `http://127.0.0.1`-style URLs.
 pub fn metadata_url(id: &str, allow_loopback_http: bool) -> Option<url::Url> {
-    if id.len() > redirect::MAX_LEN || !(id.starts_with("https://") || id.starts_with("http://")) {
+    // ASCII only: this build has no IDNA tables (an international host is written in punycode).
+    if id.len() > redirect::MAX_LEN || !id.is_ascii() || !(id.starts_with("https://") || id.starts_with("http://")) {
         return None;
     }
     let url = url::Url::parse(id).ok()?;
@@ -306,8 +307,8 @@ pub fn register(body: &Value, now: i64) -> Result<Client, RegistrationError> {
     let name = optional_string(body, "client_name", MAX_CLIENT_NAME)?;
     let client_uri = optional_string(body, "client_uri", MAX_URI_FIELD)?;
     if let Some(u) = client_uri {
-        if !url::Url::parse(u).is_ok_and(|u| u.scheme() == "https") {
-            return Err(meta_error("client_uri must be an https URL"));
+        if !u.is_ascii() || !url::Url::parse(u).is_ok_and(|u| u.scheme() == "https") {
+            return Err(meta_error("client_uri must be an https URL, with an ASCII host name (punycode)"));
         }
     }
     Ok(Client {
@@ -565,6 +566,8 @@ mod tests {
         }
         assert!(metadata_url("http://127.0.0.1:9/c.json", true).is_some(), "local development only");
         assert!(metadata_url("http://app.example/c.json", true).is_none());
+        assert!(metadata_url("https://bücher.example/c.json", false).is_none(), "no IDNA: punycode only");
+        assert!(metadata_url("https://xn--bcher-kva.example/c.json", false).is_some());
     }
 
     #[test]

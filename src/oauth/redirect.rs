@@ -36,6 +36,9 @@ pub enum RedirectError {
     /// Not in the form a URL parser writes it back (`https:///cb`, `HTTPS://A.example`,
     /// an international host): parsers may read such a URI differently, so it must be exact.
     NotCanonical,
+    /// A host name that is not ASCII: this build has no IDNA tables (see `idna_adapter` in
+    /// Cargo.toml), so an international name must be written in punycode.
+    NonAsciiHost,
     RefusedScheme(String),
     /// `http` is for loopback hosts only (RFC 8252 §7.3); elsewhere use https.
     HttpNotLoopback,
@@ -52,6 +55,9 @@ impl RedirectError {
             RedirectError::BadCharacters => "a redirect URI must not contain spaces or control characters".into(),
             RedirectError::NotCanonical => {
                 "a redirect URI must be written in canonical form (lower-case scheme and host, no empty authority, ASCII host)".into()
+            }
+            RedirectError::NonAsciiHost => {
+                "a redirect URI's host name must be ASCII: write an international name in punycode (xn--…)".into()
             }
             RedirectError::RefusedScheme(s) => format!("the scheme `{s}:` is not allowed for redirect URIs"),
             RedirectError::HttpNotLoopback => {
@@ -71,6 +77,15 @@ pub fn validate(raw: &str) -> Result<Url, RedirectError> {
     }
     if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(RedirectError::BadCharacters);
+    }
+    // Only ASCII reaches the URL parser: this build has no IDNA tables (Cargo.toml), and a
+    // non-ASCII character anywhere else would be percent-encoded, so not canonical either.
+    if !raw.is_ascii() {
+        let authority = raw.split_once("://").map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(rest));
+        return Err(match authority {
+            Some(a) if !a.is_ascii() => RedirectError::NonAsciiHost,
+            _ => RedirectError::NotCanonical,
+        });
     }
     let url = Url::parse(raw).map_err(|_| RedirectError::NotAbsolute)?;
     let scheme = url.scheme();
@@ -100,6 +115,9 @@ pub fn validate(raw: &str) -> Result<Url, RedirectError> {
 pub fn matches(registered: &str, requested: &str) -> bool {
     if registered == requested {
         return true;
+    }
+    if !requested.is_ascii() {
+        return false; // registered URIs are ASCII (see `validate`)
     }
     let (Ok(r), Ok(q)) = (Url::parse(registered), Url::parse(requested)) else { return false };
     r.scheme() == "http"
@@ -141,12 +159,19 @@ mod tests {
             "https:///cb",
             "HTTPS://a.example/cb",
             "https://A.example/cb",
-            "https://bücher.example/cb",
             "https://a.example/./cb",
             "https://a.example:443/cb",
         ] {
             assert_eq!(err(odd), RedirectError::NotCanonical, "{odd}");
         }
+        // No IDNA in this build: an international host must be written in punycode.
+        for unicode in ["https://bücher.example/cb", "https://BÜCHER.example/cb", "https://ex\u{200B}ample.com/cb"] {
+            assert_eq!(err(unicode), RedirectError::NonAsciiHost, "{unicode}");
+        }
+        assert!(err("https://bücher.example/cb").describe().contains("punycode"));
+        assert!(validate("https://xn--bcher-kva.example/cb").is_ok(), "the punycode form is accepted");
+        assert_eq!(err("https://a.example/pâth"), RedirectError::NotCanonical, "non-ASCII outside the host");
+        assert!(!matches("http://127.0.0.1/cb", "http://127.0.0.1:99/çb"));
         assert_eq!(err("javascript:alert(1)"), RedirectError::RefusedScheme("javascript".into()));
         assert_eq!(err("JavaScript:alert(1)"), RedirectError::RefusedScheme("javascript".into()));
         assert_eq!(err("data:text/html,<script>x</script>"), RedirectError::RefusedScheme("data".into()));

@@ -60,6 +60,12 @@ describe('authorization server', () => {
     assert.equal(await bad({ redirect_uris: ['http://example.com/cb'] }), 'invalid_redirect_uri');
     assert.equal(await bad({ redirect_uris: [CALLBACK], token_endpoint_auth_method: 'private_key_jwt' }), 'invalid_client_metadata');
     assert.equal(await bad({ redirect_uris: [CALLBACK], client_name: 'x'.repeat(101) }), 'invalid_client_metadata');
+    // No IDNA in this build (idna_adapter pinned in Cargo.toml): international hosts in punycode.
+    const unicode = await fetch(`${w.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: ['https://bücher.example/cb'] }) });
+    const refused = await unicode.json();
+    assert.equal(refused.error, 'invalid_redirect_uri');
+    assert.match(refused.error_description, /must be ASCII: write an international name in punycode/);
+    assert.ok((await registerClient(w.url, { redirect_uris: ['https://xn--bcher-kva.example/cb'] })).client_id, 'the punycode form registers');
     const confidential = await registerClient(w.url, { token_endpoint_auth_method: 'client_secret_basic' });
     assert.ok(confidential.client_secret);
     assert.equal(confidential.client_secret_expires_at, 0);
