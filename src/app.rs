@@ -91,9 +91,16 @@ async fn dispatch<P: Platform>(route: Route, req: &RequestInfo, cfg: &Config, pl
             let secrets = cfg.secrets()?;
             auth::decide(req, cfg, &secrets, cfg.auth_keys()?)
         }
+        // One redirect URI at Discord for both logins; the sealed cookie of a connected-apps
+        // login says which one an answer belongs to.
         Route::DiscordCallback => {
             let secrets = cfg.secrets()?;
-            auth::callback(req, cfg, &secrets, cfg.auth_keys()?, platform).await
+            let keys = cfg.auth_keys()?;
+            if apps::owns_callback(req, keys) {
+                apps::callback(req, cfg, &secrets, platform, keys).await
+            } else {
+                auth::callback(req, cfg, &secrets, keys, platform).await
+            }
         }
         Route::Token => {
             let secrets = cfg.secrets()?;

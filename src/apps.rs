@@ -16,11 +16,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::AuthKeys;
 use crate::config::{Config, Secrets};
 use crate::discord::{self, DiscordError};
 use crate::http::{Reply, RequestInfo, MAX_OAUTH_BODY_BYTES};
 use crate::keys;
+use crate::keys::AuthKeys;
 use crate::oauth::cookie;
 use crate::oauth::form::Form;
 use crate::pages;
@@ -232,7 +232,7 @@ pub async fn act<P: Platform>(
         (Some("revoke"), Some(grant)) if plausible_grant(grant) => {
             match tokens::disconnect(cfg, secrets, keys, platform, now, &s.id, grant).await {
                 // This browser's remembered approval of the client goes too: it must ask again.
-                Ok(Some(client_id)) => match crate::auth::forget_consent(req, keys, &client_id) {
+                Ok(Some(client_id)) => match crate::consent::forget_consent(req, keys, &client_id) {
                     Some(forget) => see_other("/apps?done=revoked").append_header("set-cookie", forget),
                     None => see_other("/apps?done=revoked"),
                 },

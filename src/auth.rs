@@ -7,10 +7,11 @@
 use serde_json::json;
 
 use crate::config::{Config, Secrets};
+use crate::consent;
 use crate::discord::{self, DiscordError, StoredTokens};
 use crate::error::AppError;
 use crate::http::{Reply, RequestInfo, MAX_OAUTH_BODY_BYTES};
-use crate::keys::{self, Key};
+use crate::keys::{self, AuthKeys};
 use crate::mcp::tool::Caller;
 use crate::oauth::access_token;
 use crate::oauth::authorize::{self, AuthorizeError, Pending, SCOPES};
@@ -23,45 +24,8 @@ use crate::oauth::metadata::{self, Challenge, ServerFeatures};
 use crate::pages;
 use crate::platform::Platform;
 
-/// A grant (a login) ends this long after it began, however often it is refreshed; then the
-/// person logs in again, and their Discord profile is read afresh.
-pub const MAX_GRANT_SECONDS: i64 = 90 * 24 * 3600;
-/// A remembered approval lasts this long.
-pub const CONSENT_TTL_SECONDS: i64 = 30 * 24 * 3600;
-/// Clients remembered in the consent cookie.
-const MAX_REMEMBERED: usize = 20;
 /// Largest sealed login kept in a cookie (browsers cap a cookie near 4096 bytes).
 const MAX_PENDING_COOKIE: usize = 3800;
-
-/// Every key the authorization server uses, derived from `SECRET_KEY` once per isolate (the
-/// configuration caches it: see [`Config::auth_keys`]).
-#[derive(Debug, Clone)]
-pub struct AuthKeys {
-    pub client_id: Key,
-    pub client_secret: Key,
-    pub pending: Key,
-    pub consent: Key,
-    pub code: Key,
-    pub access: Key,
-    pub refresh: Key,
-    pub discord: Key,
-}
-
-impl AuthKeys {
-    pub fn new(secrets: &Secrets) -> AuthKeys {
-        let k = |p| secrets.key(p);
-        AuthKeys {
-            client_id: k(keys::CLIENT_ID),
-            client_secret: k(keys::CLIENT_SECRET),
-            pending: k(keys::PENDING),
-            consent: k(keys::CONSENT),
-            code: k(keys::AUTH_CODE),
-            access: k(keys::ACCESS_TOKEN),
-            refresh: k(keys::REFRESH_TOKEN),
-            discord: k(keys::DISCORD_TOKENS),
-        }
-    }
-}
 
 fn too_large(code: &'static str) -> Reply {
     OAuthError {
@@ -159,58 +123,6 @@ fn form_targets(cfg: &Config, redirect_uri: &str) -> Vec<String> {
         });
     }
     t
-}
-
-fn remembered(req: &RequestInfo, keys: &AuthKeys, now: i64) -> Vec<String> {
-    cookie::get(req.header("cookie"), "__Host-consent")
-        .and_then(|c| cookie::open(&keys.consent, "remember", now, c))
-        .map(|v| v.split(',').filter(|s| !s.is_empty()).map(String::from).collect())
-        .unwrap_or_default()
-}
-
-/// The `__Host-consent` cookie holding `list` (newest first, at most [`MAX_REMEMBERED`]).
-fn remember_cookie(keys: &AuthKeys, mut list: Vec<String>, now: i64) -> String {
-    list.truncate(MAX_REMEMBERED);
-    let remember = cookie::seal(&keys.consent, "remember", now + CONSENT_TTL_SECONDS, &list.join(","));
-    cookie::set_cookie("consent", &remember, CONSENT_TTL_SECONDS)
-}
-
-/// A digest of what the consent page shows about a client (its name and redirect URIs): an
-/// approval holds only while these stay the same, so a changed metadata document asks again.
-fn shown_digest(c: &client::Client) -> String {
-    let mut shown = c.name.clone().unwrap_or_default();
-    for uri in &c.redirect_uris {
-        shown.push('\n');
-        shown.push_str(uri);
-    }
-    grant::token_hash(&shown).chars().take(16).collect()
-}
-
-/// Whether a remembered approval covers this request: same client, same name and redirect
-/// URIs as the page showed, and every scope asked for was approved before (a client that
-/// wants more shows the consent page again).
-fn covered(remembered: &[String], p: &Pending, shown: &str) -> bool {
-    remembered.iter().any(|entry| {
-        let mut parts = entry.split('/');
-        match (parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some(client), Some(scopes), Some(digest), None) if client == p.client && digest == shown => {
-                let approved: Vec<&str> = scopes.split('+').collect();
-                p.scopes().all(|s| approved.contains(&s))
-            }
-            _ => false,
-        }
-    })
-}
-
-/// The `Set-Cookie` that drops the remembered approval of `client_id` in this browser, when
-/// it has one: a disconnected client must see the consent page again.
-pub fn forget_consent(req: &RequestInfo, keys: &AuthKeys, client_id: &str) -> Option<String> {
-    let now = req.now_s();
-    let client = authorize::client_hash(client_id);
-    let mut list = remembered(req, keys, now);
-    let before = list.len();
-    list.retain(|entry| entry.split('/').next() != Some(client.as_str()));
-    (list.len() != before).then(|| remember_cookie(keys, list, now))
 }
 
 /// An error in the request of a client whose redirect URIs nobody vetted (registered by
@@ -423,8 +335,8 @@ pub async fn authorize<P: Platform>(
             };
         }
     };
-    let shown = shown_digest(&client);
-    if covered(&remembered(req, keys, now), &pending, &shown) {
+    let shown = consent::shown_digest(&client);
+    if consent::covered(&consent::remembered(req, keys, now), &pending, &shown) {
         return to_discord(cfg, secrets, keys, &pending, &origin);
     }
     let (Some(sealed), Some(csrf)) = (pending.seal(&keys.pending), keys::random_token::<16>()) else {
@@ -484,12 +396,12 @@ pub fn decide(req: &RequestInfo, cfg: &Config, secrets: &Secrets, keys: &AuthKey
     let clear_csrf = cookie::set_cookie("csrf", "", 0);
     match form.get("decision") {
         Some("approve") => {
-            let mut list = remembered(req, keys, now);
+            let mut list = consent::remembered(req, keys, now);
             list.retain(|entry| entry.split('/').next() != Some(pending.client.as_str()));
             list.insert(0, format!("{}/{}/{shown}", pending.client, pending.scope.replace(' ', "+")));
             to_discord(cfg, secrets, keys, &pending, &origin)
                 .append_header("set-cookie", clear_csrf)
-                .append_header("set-cookie", remember_cookie(keys, list, now))
+                .append_header("set-cookie", consent::remember_cookie(keys, list, now))
         }
         _ => client_error(&pending, &origin, "access_denied", "The person denied the request")
             .append_header("set-cookie", clear_csrf),
@@ -514,9 +426,6 @@ pub async fn callback<P: Platform>(
     keys: &AuthKeys,
     platform: &P,
 ) -> Reply {
-    if crate::apps::owns_callback(req, keys) {
-        return crate::apps::callback(req, cfg, secrets, platform, keys).await;
-    }
     let origin = req.origin();
     let now = req.now_s();
     let query = Form::parse(req.url.query().unwrap_or("").as_bytes()).unwrap_or_default();
@@ -669,7 +578,7 @@ pub fn authenticate(req: &RequestInfo, keys: &AuthKeys) -> Result<Caller, Reply>
     };
     let claims = access_token::verify(&keys.access, token, &origin, &format!("{origin}/mcp"), req.now_s())
         .map_err(|e| challenge(Challenge::InvalidToken(e.describe()), "invalid_token", e.describe()))?;
-    if crate::tokens::revoked_here(&claims.gid, req.now_s()) {
+    if crate::revoked::revoked_here(&claims.gid, req.now_s()) {
         let why = "The access token has been revoked";
         return Err(challenge(Challenge::InvalidToken(why), "invalid_token", why));
     }
@@ -693,44 +602,6 @@ pub fn insufficient_scope(origin: &str, scope: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn pending(client_id: &str, scope: &str) -> Pending {
-        Pending {
-            client: authorize::client_hash(client_id),
-            redirect_uri: "https://a.example/cb".into(),
-            challenge: "c".into(),
-            state: None,
-            scope: scope.into(),
-            resource: "https://mcp.example/mcp".into(),
-            expires: 0,
-            nonce: "n".into(),
-            client_name: None,
-        }
-    }
-
-    fn doc_client(name: &str, uris: &[&str]) -> client::Client {
-        let doc = serde_json::json!({ "client_id": "https://app.example/c.json", "client_name": name, "redirect_uris": uris });
-        client::from_metadata_document("https://app.example/c.json", doc.to_string().as_bytes()).unwrap()
-    }
-
-    #[test]
-    fn a_remembered_approval_covers_only_what_was_shown() {
-        let shown = shown_digest(&doc_client("App", &["https://a.example/cb"]));
-        let p = pending("https://app.example/c.json", "mcp");
-        let entry = |scopes: &str, digest: &str| vec![format!("{}/{scopes}/{digest}", p.client)];
-        assert!(covered(&entry("mcp+profile", &shown), &p, &shown));
-        assert!(!covered(&entry("profile", &shown), &p, &shown), "a scope not approved");
-        // The document changed: another redirect URI, or another name, asks again.
-        for changed in [
-            doc_client("App", &["https://a.example/cb", "https://b.example/cb"]),
-            doc_client("Other", &["https://a.example/cb"]),
-        ] {
-            assert!(!covered(&entry("mcp", &shown), &p, &shown_digest(&changed)));
-        }
-        // Entries from before the binding existed (no digest) no longer count.
-        assert!(!covered(&[format!("{}/mcp", p.client)], &p, &shown));
-        assert!(!covered(&entry("mcp", &shown), &pending("https://other.example/c.json", "mcp"), &shown));
-    }
 
     #[test]
     fn documents_are_cached_as_their_host_says_within_bounds() {

@@ -101,7 +101,21 @@ pub struct Secrets<'a> {
     pub secret_key_previous: Option<&'a SecretString>,
 }
 
+impl crate::discord::ClientCredentials for Secrets<'_> {
+    fn client_id(&self) -> &str {
+        self.discord_client_id
+    }
+    fn client_secret(&self) -> &str {
+        self.discord_client_secret.expose()
+    }
+}
+
 impl Secrets<'_> {
+    /// Every key of the authorization server, derived from these secrets.
+    pub fn auth_keys(&self) -> crate::keys::AuthKeys {
+        crate::keys::AuthKeys::derive(self.secret_key.expose(), self.secret_key_previous.map(SecretString::expose))
+    }
+
     /// The key for `purpose`, accepting values made under `SECRET_KEY_PREVIOUS` too.
     pub fn key(&self, purpose: &str) -> crate::keys::Key {
         crate::keys::Key::derive_rotating(
@@ -145,7 +159,7 @@ pub struct Config {
     problems: Vec<Problem>,
     /// Keys derived on first use: the runtime keeps one `Config` per isolate, so each key is
     /// derived once, not on every request.
-    auth_keys: std::cell::OnceCell<crate::auth::AuthKeys>,
+    auth_keys: std::cell::OnceCell<crate::keys::AuthKeys>,
     mcp_keys: std::cell::OnceCell<(Option<crate::keys::Key>, Option<crate::keys::Key>)>,
 }
 
@@ -188,7 +202,7 @@ impl Config {
         let (discord, discord_is_local) = match non_empty("DISCORD_BASE_URL") {
             None => (DiscordEndpoints::new(DEFAULT_DISCORD_BASE_URL), false),
             Some(raw) => match parse_discord_base(raw.trim()) {
-                Ok(url) => (DiscordEndpoints::new(url.as_str()), crate::http::is_loopback(&url)),
+                Ok(url) => (DiscordEndpoints::new(url.as_str()), crate::oauth::redirect::is_loopback(&url)),
                 Err(why) => {
                     problems.push(Problem { name: "DISCORD_BASE_URL", issue: Issue::Invalid(why) });
                     // Fall back to the real Discord so nothing is ever sent to the bad URL.
@@ -294,9 +308,9 @@ impl Config {
     }
 
     /// The authorization server's keys, derived once.
-    pub fn auth_keys(&self) -> Result<&crate::auth::AuthKeys, ConfigError> {
+    pub fn auth_keys(&self) -> Result<&crate::keys::AuthKeys, ConfigError> {
         let secrets = self.secrets()?;
-        Ok(self.auth_keys.get_or_init(|| crate::auth::AuthKeys::new(&secrets)))
+        Ok(self.auth_keys.get_or_init(|| secrets.auth_keys()))
     }
 
     /// The MCP endpoint's keys (request state, session ids), derived once; `None` without a
@@ -366,7 +380,7 @@ fn parse_discord_base(raw: &str) -> Result<Url, &'static str> {
     let url = Url::parse(raw).map_err(|_| "not an absolute URL")?;
     match url.scheme() {
         "https" => {}
-        "http" if crate::http::is_loopback(&url) => {}
+        "http" if crate::oauth::redirect::is_loopback(&url) => {}
         "http" => return Err("http is allowed only for a loopback host"),
         _ => return Err("the scheme must be https"),
     }

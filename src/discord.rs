@@ -7,7 +7,6 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use url::form_urlencoded;
 
-use crate::config::Secrets;
 use crate::platform::{FetchError, Inbound, Outbound};
 
 /// Absolute URLs of every Discord endpoint the Worker uses.
@@ -199,15 +198,27 @@ pub fn authorize_url(
     format!("{}?{query}", e.authorize)
 }
 
+/// This Worker's Discord application, as client authentication needs it (the configuration
+/// provides it, so this module does not depend on where the secrets come from).
+pub trait ClientCredentials {
+    fn client_id(&self) -> &str;
+    fn client_secret(&self) -> &str;
+}
+
 /// RFC 6749 §2.3.1: both parts form-encoded before Basic encoding.
-fn basic(secrets: &Secrets) -> String {
+fn basic(secrets: &impl ClientCredentials) -> String {
     let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let pair = format!("{}:{}", enc(secrets.discord_client_id), enc(secrets.discord_client_secret.expose()));
+    let pair = format!("{}:{}", enc(secrets.client_id()), enc(secrets.client_secret()));
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
 }
 
 /// The code exchange: form body, HTTP Basic client authentication, the same `redirect_uri`.
-pub fn token_request(e: &DiscordEndpoints, secrets: &Secrets, code: &str, redirect_uri: &str) -> Outbound {
+pub fn token_request(
+    e: &DiscordEndpoints,
+    secrets: &impl ClientCredentials,
+    code: &str,
+    redirect_uri: &str,
+) -> Outbound {
     let body = form_urlencoded::Serializer::new(String::new())
         .append_pair("grant_type", "authorization_code")
         .append_pair("code", code)
@@ -216,7 +227,7 @@ pub fn token_request(e: &DiscordEndpoints, secrets: &Secrets, code: &str, redire
     form_post(&e.token, secrets, body)
 }
 
-fn form_post(url: &str, secrets: &Secrets, body: String) -> Outbound {
+fn form_post(url: &str, secrets: &impl ClientCredentials, body: String) -> Outbound {
     Outbound {
         method: "POST",
         url: url.to_string(),
@@ -232,7 +243,7 @@ fn form_post(url: &str, secrets: &Secrets, body: String) -> Outbound {
 }
 
 /// A new Discord access token from its refresh token.
-pub fn refresh_request(e: &DiscordEndpoints, secrets: &Secrets, refresh_token: &str) -> Outbound {
+pub fn refresh_request(e: &DiscordEndpoints, secrets: &impl ClientCredentials, refresh_token: &str) -> Outbound {
     let body = form_urlencoded::Serializer::new(String::new())
         .append_pair("grant_type", "refresh_token")
         .append_pair("refresh_token", refresh_token)
@@ -241,7 +252,7 @@ pub fn refresh_request(e: &DiscordEndpoints, secrets: &Secrets, refresh_token: &
 }
 
 /// Revokes a token, which ends the person's whole authorization of the Discord application.
-pub fn revoke_request(e: &DiscordEndpoints, secrets: &Secrets, token: &StoredTokens) -> Outbound {
+pub fn revoke_request(e: &DiscordEndpoints, secrets: &impl ClientCredentials, token: &StoredTokens) -> Outbound {
     let (value, hint) = match &token.refresh_token {
         Some(r) => (r.as_str(), "refresh_token"),
         None => (token.access_token.as_str(), "access_token"),

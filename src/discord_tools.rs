@@ -9,9 +9,9 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::auth::AuthKeys;
 use crate::config::{Config, Secrets};
 use crate::discord::{self, DiscordError, Guild, StoredTokens};
+use crate::keys::AuthKeys;
 use crate::mcp::server::{Upstream, UpstreamFuture};
 use crate::mcp::tool::{Call, Caller, Output};
 use crate::oauth::grant::{grant_key, GrantRecord};
@@ -222,7 +222,7 @@ mod tests {
 
     fn setup(expires_at: i64) -> (Fake, Config) {
         let cfg = config();
-        let keys = AuthKeys::new(&cfg.secrets().unwrap());
+        let keys = cfg.secrets().unwrap().auth_keys();
         let tokens = StoredTokens { access_token: "at".into(), refresh_token: Some("rt".into()), expires_at };
         let record = GrantRecord {
             client_id: "c".into(),
@@ -250,7 +250,7 @@ mod tests {
 
     fn run(fake: &Fake, cfg: &Config, at: i64) -> Output {
         let secrets = cfg.secrets().unwrap();
-        let keys = AuthKeys::new(&secrets);
+        let keys = secrets.auth_keys();
         let up = DiscordUpstream { cfg, secrets, keys: &keys, platform: fake };
         let caller = Caller {
             user_id: "42".into(),
@@ -298,7 +298,7 @@ mod tests {
         );
         assert_eq!(fake.kv.take_ops(), ops(3, 2), "expired: refreshed tokens and cache written");
         let state: DiscordState = serde_json::from_str(&fake.kv.entries.borrow()[&discord_key(GRANT)].0).unwrap();
-        let keys = AuthKeys::new(&cfg.secrets().unwrap());
+        let keys = cfg.secrets().unwrap().auth_keys();
         let fresh = StoredTokens::open(&keys.discord, state.tokens.as_deref().unwrap(), GRANT).unwrap();
         assert_eq!(fresh.access_token, "new-at");
     }
@@ -341,7 +341,7 @@ mod tests {
     fn a_refusal_after_a_concurrent_refresh_uses_the_stored_successor() {
         let (fake, cfg) = setup(NOW - 1);
         // Another call refreshed first and stored new tokens; ours is refused by Discord.
-        let keys = AuthKeys::new(&cfg.secrets().unwrap());
+        let keys = cfg.secrets().unwrap().auth_keys();
         let newer =
             StoredTokens { access_token: "newer".into(), refresh_token: Some("rt2".into()), expires_at: NOW + 600 };
         let state = DiscordState { tokens: newer.seal(&keys.discord, GRANT), reconnect: None };

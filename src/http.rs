@@ -1,7 +1,9 @@
 //! The HTTP vocabulary the pure code speaks: a request summary in, a [`Reply`] out.
 //! `worker_glue` converts to and from the runtime's types; nothing here touches the runtime.
 
-use url::{Host, Url};
+use url::Url;
+
+use crate::oauth::redirect::is_loopback;
 
 /// A request body, read by the runtime adapter up to a limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +34,7 @@ pub struct RequestInfo {
     /// Shown on error pages and logged; set by the runtime adapter.
     pub request_id: String,
     /// What the handlers learned, for the request's log line ([`crate::log`]).
-    pub notes: std::cell::RefCell<crate::log::Notes>,
+    pub notes: std::cell::RefCell<Notes>,
 }
 
 impl RequestInfo {
@@ -61,7 +63,7 @@ impl RequestInfo {
     }
 
     /// Records facts for the log line.
-    pub fn note(&self, f: impl FnOnce(&mut crate::log::Notes)) {
+    pub fn note(&self, f: impl FnOnce(&mut Notes)) {
         f(&mut self.notes.borrow_mut());
     }
 
@@ -229,14 +231,17 @@ pub fn prefers_html(accept: &str) -> bool {
     html > 0.0 && html >= json
 }
 
-/// Loopback hosts: `localhost`, `127.0.0.0/8`, `::1` (RFC 8252 §8.3 and the local stand-in).
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
+/// What the handlers learned about a request, for its log line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Notes {
+    pub route: &'static str,
+    pub client_id: Option<String>,
+    /// Discord user id.
+    pub user: Option<String>,
+    /// The JSON-RPC method (and tool) of an MCP request, or the OAuth grant type.
+    pub detail: Option<String>,
+    /// The protocol's error code when the request failed (`invalid_grant`, `-32602`, …).
+    pub error: Option<String>,
 }
 
 #[cfg(test)]

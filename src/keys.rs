@@ -156,6 +156,37 @@ fn mac(key: &[u8], data: &[u8]) -> [u8; 32] {
     }
 }
 
+/// Every key the authorization server uses, derived from `SECRET_KEY` once per isolate (the
+/// configuration caches it: see [`Config::auth_keys`]).
+#[derive(Debug, Clone)]
+pub struct AuthKeys {
+    pub client_id: Key,
+    pub client_secret: Key,
+    pub pending: Key,
+    pub consent: Key,
+    pub code: Key,
+    pub access: Key,
+    pub refresh: Key,
+    pub discord: Key,
+}
+
+impl AuthKeys {
+    /// Derived from `SECRET_KEY`, accepting `SECRET_KEY_PREVIOUS` for verifying.
+    pub fn derive(secret: &str, previous: Option<&str>) -> AuthKeys {
+        let k = |p| Key::derive_rotating(secret, previous, p);
+        AuthKeys {
+            client_id: k(CLIENT_ID),
+            client_secret: k(CLIENT_SECRET),
+            pending: k(PENDING),
+            consent: k(CONSENT),
+            code: k(AUTH_CODE),
+            access: k(ACCESS_TOKEN),
+            refresh: k(REFRESH_TOKEN),
+            discord: k(DISCORD_TOKENS),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod config;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod consent;
 pub mod discord;
 pub mod discord_tools;
 pub mod error;
@@ -23,6 +24,7 @@ pub mod mcp;
 pub mod oauth;
 pub mod pages;
 pub mod platform;
+pub mod revoked;
 pub mod routes;
 pub mod store;
 #[cfg(test)]

@@ -6,19 +6,6 @@ use serde_json::{json, Value};
 
 use crate::http::RequestInfo;
 
-/// What the handlers learned about a request, for its log line.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Notes {
-    pub route: &'static str,
-    pub client_id: Option<String>,
-    /// Discord user id.
-    pub user: Option<String>,
-    /// The JSON-RPC method (and tool) of an MCP request, or the OAuth grant type.
-    pub detail: Option<String>,
-    /// The protocol's error code when the request failed (`invalid_grant`, `-32602`, …).
-    pub error: Option<String>,
-}
-
 /// Longest value logged per field: client ids can be metadata document URLs.
 const MAX_FIELD: usize = 200;
 

@@ -7,50 +7,24 @@
 //! grant); a refresh reads 3 or 4 (one more for a retry) and writes 1 (the successor's record);
 //! a revocation reads 2, writes 2 and deletes 2.
 
-use std::cell::RefCell;
-
 use serde_json::json;
 
-use crate::auth::{AuthKeys, MAX_GRANT_SECONDS};
 use crate::config::{Config, Secrets};
 use crate::discord::{self, StoredTokens};
 use crate::http::{Reply, RequestInfo, MAX_OAUTH_BODY_BYTES};
 use crate::keys;
+use crate::keys::AuthKeys;
 use crate::oauth::access_token::{self, AccessClaims};
 use crate::oauth::authorize;
 use crate::oauth::client::{AuthMethod, Client, Kind};
 use crate::oauth::error::OAuthError;
 use crate::oauth::form::Form;
+use crate::oauth::grant::MAX_GRANT_SECONDS;
 use crate::oauth::grant::{self, grant_key, GrantRecord, Profile};
 use crate::oauth::refresh::{self, Issued, RefreshToken, Step};
 use crate::platform::Platform;
+use crate::revoked::{remember_revoked, revoked_here};
 use crate::store::Store;
-
-thread_local! {
-    /// Grants revoked by this isolate, until their last access token has expired: a revoked
-    /// grant's tokens stop here at once, everywhere else at their expiry (no KV read per MCP
-    /// request). One thread per isolate, so a thread-local is the isolate's memory.
-    static REVOKED: RefCell<Vec<(String, i64)>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Most grants remembered; the oldest are forgotten first (they expire soonest).
-const MAX_REMEMBERED_REVOCATIONS: usize = 1024;
-
-fn remember_revoked(grant: &str, until: i64, now: i64) {
-    REVOKED.with(|r| {
-        let mut list = r.borrow_mut();
-        list.retain(|(_, u)| *u > now);
-        if list.len() >= MAX_REMEMBERED_REVOCATIONS {
-            list.remove(0);
-        }
-        list.push((grant.to_string(), until));
-    });
-}
-
-/// Whether this isolate revoked `grant` (its access tokens are refused before they expire).
-pub fn revoked_here(grant: &str, now: i64) -> bool {
-    REVOKED.with(|r| r.borrow().iter().any(|(g, u)| g == grant && *u > now))
-}
 
 fn kv_error() -> Reply {
     OAuthError { code: "temporarily_unavailable", description: "storage is unavailable; try again".into(), status: 503 }
@@ -664,7 +638,7 @@ mod tests {
     fn post(fake: &Fake, path: &str, body: &str, now: i64) -> (u16, Value) {
         let cfg = cfg();
         let secrets = cfg.secrets().unwrap();
-        let keys = AuthKeys::new(&secrets);
+        let keys = secrets.auth_keys();
         let url = url::Url::parse(ORIGIN).unwrap().join(path).unwrap();
         let req =
             RequestInfo::new("POST", url, vec![("content-type".into(), "application/x-www-form-urlencoded".into())])
@@ -682,7 +656,7 @@ mod tests {
     /// A registered public client and a code for it, as `/redirect` would issue.
     fn client_and_code(now: i64) -> (String, String) {
         let cfg = cfg();
-        let keys = AuthKeys::new(&cfg.secrets().unwrap());
+        let keys = cfg.secrets().unwrap().auth_keys();
         let c = crate::oauth::client::register(
             &serde_json::json!({"redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "none", "grant_types": ["authorization_code", "refresh_token"]}),
             now,
@@ -755,7 +729,7 @@ mod tests {
 
         let cfg = cfg();
         let secrets = cfg.secrets().unwrap();
-        let keys = AuthKeys::new(&secrets);
+        let keys = secrets.auth_keys();
         let end = |user: &str, grant: &str| block_on(disconnect(&cfg, &secrets, &keys, &fake, now + 300, user, grant));
         assert_eq!(end("42", "BBBBBBBBBBBBBBBBBBBBBB"), Ok(None), "another person's grant is not reachable");
         fake.answers.borrow_mut().push((200, ""));

@@ -157,8 +157,8 @@ pub fn metadata_url(id: &str, allow_loopback_http: bool) -> Option<url::Url> {
     }
     let url = url::Url::parse(id).ok()?;
     let scheme_ok = match url.scheme() {
-        "https" => !crate::http::is_loopback(&url) || allow_loopback_http,
-        "http" => allow_loopback_http && crate::http::is_loopback(&url),
+        "https" => !crate::oauth::redirect::is_loopback(&url) || allow_loopback_http,
+        "http" => allow_loopback_http && crate::oauth::redirect::is_loopback(&url),
         _ => false,
     };
     let raw_path = id.split_once("://").map(|(_, rest)| rest).and_then(|r| r.find('/').map(|i| &r[i..])).unwrap_or("");

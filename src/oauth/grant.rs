@@ -17,6 +17,9 @@ use crate::keys::Key;
 
 /// An authorization code is good for this long: long enough for a client's backend at
 /// another edge location, short enough to make a stolen one useless.
+/// A grant (a login) ends this long after it began, however often it is refreshed; then the
+/// person logs in again, and their Discord profile is read afresh.
+pub const MAX_GRANT_SECONDS: i64 = 90 * 24 * 3600;
 pub const CODE_TTL_SECONDS: i64 = 120;
 
 /// The person behind a grant, as recorded at login (what `whoami` reports).

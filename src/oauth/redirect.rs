@@ -1,9 +1,7 @@
 //! Redirect URIs: what a client may register, and when a requested one matches a registered
 //! one. An invalid redirect URI is never redirected to; callers show the person an error page.
 
-use url::Url;
-
-use crate::http::is_loopback;
+use url::{Host, Url};
 
 /// Longest redirect URI accepted; real ones are far shorter.
 pub const MAX_LEN: usize = 2000;
@@ -67,6 +65,16 @@ impl RedirectError {
             RedirectError::UserInfo => "a redirect URI must not contain a user name or password".into(),
             RedirectError::NoHost => "an https redirect URI needs a host".into(),
         }
+    }
+}
+
+/// Loopback hosts: `localhost`, `127.0.0.0/8`, `::1` (RFC 8252 §8.3 and the local stand-in).
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
