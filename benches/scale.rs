@@ -7,10 +7,10 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use mcp_oauth_worker::http::{Body, RequestInfo};
-use mcp_oauth_worker::mcp::server;
-use mcp_oauth_worker::mcp::tool::{Args, Call, Hints, Output, Registry, Tool, ToolError};
-use mcp_oauth_worker::mcp::transport::{self, Endpoint};
+use mcp_oauth_worker::rules::mcp::server;
+use mcp_oauth_worker::rules::mcp::tool::{Args, Call, Hints, Output, Registry, Tool, ToolError};
+use mcp_oauth_worker::web::http::{Body, RequestInfo};
+use mcp_oauth_worker::web::mcp::{self, Endpoint};
 use serde_json::{json, Value};
 
 fn block_on<F: std::future::Future>(fut: F) -> F::Output {
@@ -69,7 +69,7 @@ fn post(tools: &Registry, req: &RequestInfo) -> usize {
         upstream: None,
         tools,
     };
-    let reply = block_on(transport::post(req, &ep));
+    let reply = block_on(mcp::post(req, &ep));
     assert_eq!(reply.status, 200, "{}", reply.body);
     reply.body.len()
 }

@@ -6,34 +6,15 @@
 //! that sees the Workers runtime: it turns a `worker::Request` into a [`http::RequestInfo`],
 //! calls [`app::handle`], and turns the resulting [`http::Reply`] back into a response.
 
-pub mod app;
-pub mod apps;
-pub mod auth;
-pub mod config;
-#[cfg(feature = "conformance")]
-pub mod conformance;
-pub mod consent;
-pub mod discord;
-pub mod discord_tools;
-pub mod error;
-pub mod guides;
-pub mod http;
-pub mod keys;
-pub mod log;
-pub mod mcp;
-pub mod oauth;
-pub mod pages;
-pub mod platform;
-pub mod revoked;
-pub mod routes;
+pub mod rules;
+#[cfg(target_arch = "wasm32")]
+mod runtime;
+pub mod service;
 pub mod store;
 #[cfg(test)]
 pub mod testing;
-pub mod tokens;
 pub mod tools;
-
-#[cfg(target_arch = "wasm32")]
-mod worker_glue;
+pub mod web;
 
 /// Version reported by `/health` and the landing page.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

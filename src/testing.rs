@@ -3,8 +3,8 @@
 
 use std::cell::RefCell;
 
-use crate::config::Config;
-use crate::platform::{FetchError, Inbound, Outbound, Platform};
+use crate::rules::config::Config;
+use crate::rules::platform::{FetchError, Inbound, Outbound, Platform};
 use crate::store::MemoryStore;
 
 /// A complete configuration: Discord credentials and a 40-character `SECRET_KEY`.

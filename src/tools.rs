@@ -3,8 +3,8 @@
 
 use serde_json::json;
 
-use crate::mcp::tool::{Args, Call, Hints, Output, Tool, ToolError};
-use crate::mcp::version::SUPPORTED;
+use crate::rules::mcp::tool::{Args, Call, Hints, Output, Tool, ToolError};
+use crate::rules::mcp::version::SUPPORTED;
 
 /// Every tool, in the order `tools/list` returns them.
 pub const TOOLS: &[Tool] = &[ECHO, ADD, GET_TIME, SERVER_INFO, HELLO, WHOAMI, GUILDS];
@@ -12,7 +12,7 @@ pub const TOOLS: &[Tool] = &[ECHO, ADD, GET_TIME, SERVER_INFO, HELLO, WHOAMI, GU
 /// Name of the tool that lists the caller's Discord servers.
 pub const DISCORD_GUILDS: &str = "discord_guilds";
 
-/// Runs through Discord with the grant's stored token (`crate::discord_tools`); the function
+/// Runs through Discord with the grant's stored token (`crate::tools::discord`); the function
 /// here only answers where no Discord connection exists (native tests, the conformance build).
 pub const GUILDS: Tool = Tool {
     name: DISCORD_GUILDS,
@@ -254,6 +254,11 @@ pub fn iso8601(ms: u64) -> String {
         ms % 1000
     )
 }
+
+pub mod catalogue;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+pub mod discord;
 
 // Out of line (src/tools/tests.rs), so a tool pasted below it (README) follows no test module.
 #[cfg(test)]

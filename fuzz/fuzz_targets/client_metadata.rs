@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mcp_oauth_worker::oauth::client::{from_metadata_document, metadata_url, parse_configured, register};
+use mcp_oauth_worker::rules::oauth::client::{from_metadata_document, metadata_url, parse_configured, register};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {

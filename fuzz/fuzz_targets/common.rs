@@ -2,9 +2,9 @@
 //! for the service's futures (none of which waits on anything real).
 #![allow(dead_code)]
 
-use mcp_oauth_worker::config::Config;
-use mcp_oauth_worker::keys::Key;
-use mcp_oauth_worker::platform::{FetchError, Inbound, Outbound, Platform};
+use mcp_oauth_worker::rules::config::Config;
+use mcp_oauth_worker::rules::keys::Key;
+use mcp_oauth_worker::rules::platform::{FetchError, Inbound, Outbound, Platform};
 use mcp_oauth_worker::store::MemoryStore;
 
 pub const SECRET: &str = "fuzz-secret-key-0123456789-abcdefghijklmn";

@@ -6,16 +6,16 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use mcp_oauth_worker::oauth::form::Form;
-use mcp_oauth_worker::oauth::grant::{authenticate, redeem, ClientKeys};
+use mcp_oauth_worker::rules::oauth::form::Form;
+use mcp_oauth_worker::rules::oauth::grant::{authenticate, redeem, ClientKeys};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(form) = Form::parse(data) else { return };
-    let (id, secret) = (common::key(mcp_oauth_worker::keys::CLIENT_ID), common::key(mcp_oauth_worker::keys::CLIENT_SECRET));
+    let (id, secret) = (common::key(mcp_oauth_worker::rules::keys::CLIENT_ID), common::key(mcp_oauth_worker::rules::keys::CLIENT_SECRET));
     let keys = ClientKeys { id: &id, secret: &secret, configured: &[], allow_loopback_http: false };
     let _ = authenticate(&form, form.get("authorization"), &keys);
     if let Some(client) = form.get("client_id") {
-        let _ = redeem(&common::key(mcp_oauth_worker::keys::AUTH_CODE), &form, client, 1_785_240_000);
+        let _ = redeem(&common::key(mcp_oauth_worker::rules::keys::AUTH_CODE), &form, client, 1_785_240_000);
     }
-    let _ = mcp_oauth_worker::oauth::refresh::narrow("mcp profile email", form.get("scope"));
+    let _ = mcp_oauth_worker::rules::oauth::refresh::narrow("mcp profile email", form.get("scope"));
 });

@@ -6,7 +6,7 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use mcp_oauth_worker::http::{Body, RequestInfo};
+use mcp_oauth_worker::web::http::{Body, RequestInfo};
 
 const METHODS: [&str; 6] = ["GET", "POST", "OPTIONS", "HEAD", "DELETE", "PUT"];
 
@@ -21,6 +21,6 @@ fuzz_target!(|data: &[u8]| {
         lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
     let body = if body.is_empty() { Body::Empty } else { Body::Bytes(body.as_bytes().to_vec()) };
     let req = RequestInfo::new(METHODS[m as usize % METHODS.len()], url, headers).with_body(body).with_now(1_785_240_000_000);
-    let reply = common::block_on(mcp_oauth_worker::app::handle(&req, &common::config(), &common::Offline::default()));
+    let reply = common::block_on(mcp_oauth_worker::service::handle(&req, &common::config(), &common::Offline::default()));
     assert_ne!(reply.status, 500, "{} {} -> 500: {}", req.method, req.url, reply.body);
 });

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mcp_oauth_worker::oauth::redirect::{matches, validate};
+use mcp_oauth_worker::rules::oauth::redirect::{matches, validate};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

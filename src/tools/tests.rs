@@ -2,8 +2,8 @@
 //! names. Out of line, so a tool pasted at the end of `tools.rs` (README) follows no test module.
 
 use super::*;
-use crate::mcp::schema::unknown_keywords;
-use crate::mcp::version::Version;
+use crate::rules::mcp::schema::unknown_keywords;
+use crate::rules::mcp::version::Version;
 use serde_json::Value;
 
 #[test]

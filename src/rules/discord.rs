@@ -1,0 +1,484 @@
+//! Discord's OAuth2 and REST endpoints, built from `DISCORD_BASE_URL` with Discord's own paths,
+//! so the same code talks to discord.com in production and to the loopback stand-in in tests;
+//! and the requests this server makes there and how it reads the answers. Pure: the calls
+//! themselves go through [`crate::rules::platform::Platform`].
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use url::form_urlencoded;
+
+use crate::rules::platform::{FetchError, Inbound, Outbound};
+
+/// Absolute URLs of every Discord endpoint the Worker uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscordEndpoints {
+    pub authorize: String,
+    pub token: String,
+    pub revoke: String,
+    pub me: String,
+    pub guilds: String,
+}
+
+impl DiscordEndpoints {
+    /// `base` is an already validated absolute URL; a path prefix is kept.
+    pub fn new(base: &str) -> DiscordEndpoints {
+        let base = base.trim_end_matches('/');
+        DiscordEndpoints {
+            authorize: format!("{base}/oauth2/authorize"),
+            token: format!("{base}/api/oauth2/token"),
+            revoke: format!("{base}/api/oauth2/token/revoke"),
+            me: format!("{base}/api/v10/users/@me"),
+            guilds: format!("{base}/api/v10/users/@me/guilds"),
+        }
+    }
+}
+
+/// The Discord account behind a login, as `users/@me` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscordUser {
+    pub id: String,
+    pub username: String,
+    #[serde(default)]
+    pub global_name: Option<String>,
+    #[serde(default)]
+    pub avatar: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub verified: Option<bool>,
+}
+
+impl DiscordUser {
+    /// The CDN URL of the avatar, when the user has one.
+    pub fn avatar_url(&self) -> Option<String> {
+        let hash = self.avatar.as_deref()?;
+        let safe = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        (safe(&self.id) && safe(hash)).then(|| format!("https://cdn.discordapp.com/avatars/{}/{hash}.png", self.id))
+    }
+}
+
+/// Discord's answer to a code exchange or a refresh. `Debug` shows no token.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+pub struct DiscordTokens {
+    pub access_token: String,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    #[serde(default)]
+    pub expires_in: Option<u64>,
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for DiscordTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DiscordTokens(***)")
+    }
+}
+
+/// Discord's tokens behind a grant, as kept at rest: sealed with XChaCha20-Poly1305 under the
+/// `discord/tokens` key, bound to the grant id, so a record copied to another grant does not
+/// open. Only the Worker ever sees them in the clear; `Debug` shows nothing.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredTokens {
+    pub access_token: String,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    /// Seconds since the epoch.
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for StoredTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoredTokens(***, expires_at: {})", self.expires_at)
+    }
+}
+
+impl StoredTokens {
+    /// Discord's default lifetime when it does not say (a week).
+    const DEFAULT_LIFETIME: i64 = 604_800;
+
+    pub fn from_exchange(t: &DiscordTokens, now: i64) -> StoredTokens {
+        let lifetime = t.expires_in.map_or(Self::DEFAULT_LIFETIME, |s| s.min(365 * 24 * 3600) as i64);
+        StoredTokens {
+            access_token: t.access_token.clone(),
+            refresh_token: t.refresh_token.clone(),
+            expires_at: now + lifetime,
+        }
+    }
+
+    /// Expired, or about to: refresh before calling Discord.
+    pub fn stale(&self, now: i64) -> bool {
+        now + 60 >= self.expires_at
+    }
+
+    pub fn seal(&self, key: &crate::rules::keys::Key, grant: &str) -> Option<String> {
+        key.seal_bound(&serde_json::to_vec(self).ok()?, grant.as_bytes())
+    }
+
+    pub fn open(key: &crate::rules::keys::Key, sealed: &str, grant: &str) -> Option<StoredTokens> {
+        serde_json::from_slice(&key.open_bound(sealed, grant.as_bytes())?).ok()
+    }
+}
+
+/// One of the person's Discord servers, as the `discord_guilds` tool reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Guild {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub owner: bool,
+}
+
+/// What went wrong at Discord, in the terms the person and the client are told.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DiscordError {
+    /// The person declined on Discord's page.
+    Denied,
+    /// The code was refused (`invalid_grant`: expired, used, wrong redirect URI).
+    InvalidGrant,
+    /// Discord rejected this server's credentials (`invalid_client`): an operator problem.
+    BadCredentials,
+    RateLimited {
+        retry_after_seconds: f64,
+    },
+    /// 5xx, timeout, network failure.
+    Unavailable,
+    /// Anything else unexpected (status, body that does not parse).
+    Unexpected(u16),
+}
+
+impl DiscordError {
+    /// For the person's error page.
+    pub fn describe(&self) -> String {
+        match self {
+            DiscordError::Denied => "You cancelled the login on Discord.".into(),
+            DiscordError::InvalidGrant => "Discord did not accept the login code (it may have expired). Please try again.".into(),
+            DiscordError::BadCredentials => {
+                "Discord refused this server's application credentials. The operator must check DISCORD_CLIENT_ID and DISCORD_CLIENT_SECRET.".into()
+            }
+            DiscordError::RateLimited { retry_after_seconds } => {
+                format!("Discord is rate limiting this server. Try again in {} seconds.", retry_after_seconds.ceil().max(1.0))
+            }
+            DiscordError::Unavailable => "Discord did not answer in time. Please try again in a moment.".into(),
+            DiscordError::Unexpected(status) => format!("Discord answered unexpectedly (HTTP {status}). Please try again."),
+        }
+    }
+
+    /// The OAuth error the MCP client receives.
+    pub fn client_error(&self) -> &'static str {
+        match self {
+            DiscordError::Denied | DiscordError::InvalidGrant => "access_denied",
+            DiscordError::BadCredentials => "server_error",
+            _ => "temporarily_unavailable",
+        }
+    }
+}
+
+impl From<FetchError> for DiscordError {
+    fn from(_: FetchError) -> DiscordError {
+        DiscordError::Unavailable
+    }
+}
+
+/// Discord's authorize page for this login.
+pub fn authorize_url(
+    e: &DiscordEndpoints,
+    client_id: &str,
+    redirect_uri: &str,
+    scopes: &[&str],
+    state: &str,
+) -> String {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("scope", &scopes.join(" "))
+        .append_pair("state", state)
+        .append_pair("redirect_uri", redirect_uri)
+        .finish();
+    format!("{}?{query}", e.authorize)
+}
+
+/// This Worker's Discord application, as client authentication needs it (the configuration
+/// provides it, so this module does not depend on where the secrets come from).
+pub trait ClientCredentials {
+    fn client_id(&self) -> &str;
+    fn client_secret(&self) -> &str;
+}
+
+/// RFC 6749 §2.3.1: both parts form-encoded before Basic encoding.
+fn basic(secrets: &impl ClientCredentials) -> String {
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let pair = format!("{}:{}", enc(secrets.client_id()), enc(secrets.client_secret()));
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+}
+
+/// The code exchange: form body, HTTP Basic client authentication, the same `redirect_uri`.
+pub fn token_request(
+    e: &DiscordEndpoints,
+    secrets: &impl ClientCredentials,
+    code: &str,
+    redirect_uri: &str,
+) -> Outbound {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "authorization_code")
+        .append_pair("code", code)
+        .append_pair("redirect_uri", redirect_uri)
+        .finish();
+    form_post(&e.token, secrets, body)
+}
+
+fn form_post(url: &str, secrets: &impl ClientCredentials, body: String) -> Outbound {
+    Outbound {
+        method: "POST",
+        url: url.to_string(),
+        headers: vec![
+            ("authorization", basic(secrets)),
+            ("content-type", "application/x-www-form-urlencoded".into()),
+            ("accept", "application/json".into()),
+        ],
+        body: Some(body),
+        timeout_ms: crate::rules::platform::FETCH_TIMEOUT_MS,
+        max_bytes: crate::rules::platform::MAX_INBOUND_BYTES,
+    }
+}
+
+/// A new Discord access token from its refresh token.
+pub fn refresh_request(e: &DiscordEndpoints, secrets: &impl ClientCredentials, refresh_token: &str) -> Outbound {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "refresh_token")
+        .append_pair("refresh_token", refresh_token)
+        .finish();
+    form_post(&e.token, secrets, body)
+}
+
+/// Revokes a token, which ends the person's whole authorization of the Discord application.
+pub fn revoke_request(e: &DiscordEndpoints, secrets: &impl ClientCredentials, token: &StoredTokens) -> Outbound {
+    let (value, hint) = match &token.refresh_token {
+        Some(r) => (r.as_str(), "refresh_token"),
+        None => (token.access_token.as_str(), "access_token"),
+    };
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("token", value)
+        .append_pair("token_type_hint", hint)
+        .finish();
+    form_post(&e.revoke, secrets, body)
+}
+
+fn bearer_get(url: &str, access_token: &str) -> Outbound {
+    Outbound {
+        method: "GET",
+        url: url.to_string(),
+        headers: vec![("authorization", format!("Bearer {access_token}")), ("accept", "application/json".into())],
+        body: None,
+        timeout_ms: crate::rules::platform::FETCH_TIMEOUT_MS,
+        max_bytes: crate::rules::platform::MAX_INBOUND_BYTES,
+    }
+}
+
+pub fn user_request(e: &DiscordEndpoints, access_token: &str) -> Outbound {
+    bearer_get(&e.me, access_token)
+}
+
+pub fn guilds_request(e: &DiscordEndpoints, access_token: &str) -> Outbound {
+    bearer_get(&e.guilds, access_token)
+}
+
+/// The person's servers. Entries without an id or a name are skipped, not fatal.
+pub fn parse_guilds(r: &Inbound) -> Result<Vec<Guild>, DiscordError> {
+    if r.status != 200 {
+        return Err(classify(r));
+    }
+    let list: Vec<serde_json::Value> =
+        serde_json::from_slice(&r.body).map_err(|_| DiscordError::Unexpected(r.status))?;
+    Ok(list
+        .iter()
+        .filter_map(|g| {
+            let id = g.get("id")?.as_str().filter(|id| is_snowflake(id))?;
+            let name = g.get("name")?.as_str()?;
+            let owner = g.get("owner").and_then(serde_json::Value::as_bool).unwrap_or(false);
+            Some(Guild { id: id.to_string(), name: name.chars().take(100).collect(), owner })
+        })
+        .collect())
+}
+
+/// Discord ids are decimal snowflakes.
+pub fn is_snowflake(s: &str) -> bool {
+    (1..=24).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn classify(r: &Inbound) -> DiscordError {
+    match r.status {
+        429 => {
+            let body: Option<serde_json::Value> = serde_json::from_slice(&r.body).ok();
+            let retry = body
+                .as_ref()
+                .and_then(|b| b.get("retry_after"))
+                .and_then(serde_json::Value::as_f64)
+                .or_else(|| r.header("retry-after").and_then(|v| v.trim().parse().ok()))
+                .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                .unwrap_or(1.0);
+            DiscordError::RateLimited { retry_after_seconds: retry }
+        }
+        500..=599 => DiscordError::Unavailable,
+        400 | 401 => {
+            let body: Option<serde_json::Value> = serde_json::from_slice(&r.body).ok();
+            match body.as_ref().and_then(|b| b.get("error")).and_then(serde_json::Value::as_str) {
+                Some("invalid_grant") => DiscordError::InvalidGrant,
+                Some("invalid_client") => DiscordError::BadCredentials,
+                _ => DiscordError::Unexpected(r.status),
+            }
+        }
+        s => DiscordError::Unexpected(s),
+    }
+}
+
+pub fn parse_tokens(r: &Inbound) -> Result<DiscordTokens, DiscordError> {
+    if r.status != 200 {
+        return Err(classify(r));
+    }
+    serde_json::from_slice::<DiscordTokens>(&r.body)
+        .ok()
+        .filter(|t| !t.access_token.is_empty())
+        .ok_or(DiscordError::Unexpected(r.status))
+}
+
+pub fn parse_user(r: &Inbound) -> Result<DiscordUser, DiscordError> {
+    if r.status != 200 {
+        return Err(classify(r));
+    }
+    let user: DiscordUser = serde_json::from_slice(&r.body).map_err(|_| DiscordError::Unexpected(r.status))?;
+    // A snowflake is decimal digits; anything else is not Discord.
+    if !is_snowflake(&user.id) {
+        return Err(DiscordError::Unexpected(r.status));
+    }
+    Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::config::Config;
+
+    fn inbound(status: u16, body: &str) -> Inbound {
+        Inbound { status, headers: vec![], body: body.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn requests_discord_expects() {
+        let e = DiscordEndpoints::new("http://127.0.0.1:8788");
+        let url = authorize_url(&e, "id 1", "http://127.0.0.1:8787/redirect", &["identify", "email"], "s&t");
+        assert_eq!(
+            url,
+            "http://127.0.0.1:8788/oauth2/authorize?response_type=code&client_id=id+1&scope=identify+email&state=s%26t&redirect_uri=http%3A%2F%2F127.0.0.1%3A8787%2Fredirect"
+        );
+        let cfg = Config::load(
+            |n| match n {
+                "DISCORD_CLIENT_ID" => Some("a:b".into()),
+                "DISCORD_CLIENT_SECRET" => Some("p@ss".into()),
+                "SECRET_KEY" => Some("k".repeat(32)),
+                _ => None,
+            },
+            true,
+        );
+        let t = token_request(&e, &cfg.secrets().unwrap(), "c0de", "http://127.0.0.1:8787/redirect");
+        assert_eq!(
+            t.body.as_deref(),
+            Some("grant_type=authorization_code&code=c0de&redirect_uri=http%3A%2F%2F127.0.0.1%3A8787%2Fredirect")
+        );
+        let auth = &t.headers[0].1;
+        let decoded = base64::engine::general_purpose::STANDARD.decode(auth.trim_start_matches("Basic ")).unwrap();
+        assert_eq!(decoded, b"a%3Ab:p%40ss");
+    }
+
+    #[test]
+    fn answers_are_classified() {
+        assert_eq!(parse_tokens(&inbound(400, r#"{"error":"invalid_grant"}"#)), Err(DiscordError::InvalidGrant));
+        assert_eq!(parse_tokens(&inbound(401, r#"{"error":"invalid_client"}"#)), Err(DiscordError::BadCredentials));
+        assert_eq!(
+            parse_tokens(&inbound(
+                429,
+                r#"{"message":"You are being rate limited.","retry_after":2.5,"global":false}"#
+            )),
+            Err(DiscordError::RateLimited { retry_after_seconds: 2.5 })
+        );
+        assert_eq!(parse_tokens(&inbound(502, "<html>")), Err(DiscordError::Unavailable));
+        assert_eq!(parse_tokens(&inbound(200, "{}")), Err(DiscordError::Unexpected(200)));
+        assert_eq!(
+            parse_tokens(&inbound(200, r#"{"access_token":"a","token_type":"Bearer"}"#)).unwrap().access_token,
+            "a"
+        );
+        let u = parse_user(&inbound(200, r#"{"id":"80351110224678912","username":"nelly","global_name":null,"avatar":"8342729096ea3675442027381ff50dfe","discriminator":"0"}"#)).unwrap();
+        assert_eq!(
+            u.avatar_url().unwrap(),
+            "https://cdn.discordapp.com/avatars/80351110224678912/8342729096ea3675442027381ff50dfe.png"
+        );
+        assert_eq!(parse_user(&inbound(200, r#"{"id":"../x","username":"n"}"#)), Err(DiscordError::Unexpected(200)));
+        assert_eq!(
+            parse_user(&inbound(401, r#"{"message":"401: Unauthorized","code":0}"#)),
+            Err(DiscordError::Unexpected(401))
+        );
+        let odd = DiscordUser { avatar: Some("../../x".into()), ..u };
+        assert_eq!(odd.avatar_url(), None);
+    }
+
+    #[test]
+    fn guilds_tokens_at_rest_and_revocation() {
+        let list = parse_guilds(&inbound(
+            200,
+            r#"[{"id":"1","name":"One","owner":true},{"id":"x","name":"bad"},{"name":"no id"},{"id":"2","name":"Two"}]"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            list,
+            vec![
+                Guild { id: "1".into(), name: "One".into(), owner: true },
+                Guild { id: "2".into(), name: "Two".into(), owner: false }
+            ]
+        );
+        assert_eq!(parse_guilds(&inbound(200, "{}")), Err(DiscordError::Unexpected(200)));
+        assert!(matches!(parse_guilds(&inbound(429, r#"{"retry_after":3}"#)), Err(DiscordError::RateLimited { .. })));
+
+        let key = crate::rules::keys::Key::derive(&"k".repeat(32), crate::rules::keys::DISCORD_TOKENS);
+        let t = StoredTokens::from_exchange(
+            &DiscordTokens {
+                access_token: "at".into(),
+                refresh_token: Some("rt".into()),
+                expires_in: Some(100),
+                scope: None,
+            },
+            1000,
+        );
+        assert_eq!(t.expires_at, 1100);
+        assert!(!t.stale(1000) && t.stale(1041));
+        let sealed = t.seal(&key, "grant-a").unwrap();
+        assert_eq!(StoredTokens::open(&key, &sealed, "grant-a"), Some(t.clone()));
+        assert_eq!(StoredTokens::open(&key, &sealed, "grant-b"), None, "bound to its grant");
+        assert_eq!(format!("{t:?}"), "StoredTokens(***, expires_at: 1100)");
+
+        let e = DiscordEndpoints::new("https://discord.com");
+        let cfg = Config::load(
+            |n| match n {
+                "DISCORD_CLIENT_ID" => Some("a".into()),
+                "DISCORD_CLIENT_SECRET" => Some("b".into()),
+                "SECRET_KEY" => Some("k".repeat(32)),
+                _ => None,
+            },
+            true,
+        );
+        let r = revoke_request(&e, &cfg.secrets().unwrap(), &t);
+        assert_eq!(r.url, "https://discord.com/api/oauth2/token/revoke");
+        assert_eq!(r.body.as_deref(), Some("token=rt&token_type_hint=refresh_token"));
+        let r = refresh_request(&e, &cfg.secrets().unwrap(), "rt");
+        assert_eq!(r.body.as_deref(), Some("grant_type=refresh_token&refresh_token=rt"));
+    }
+
+    #[test]
+    fn paths_are_discords_own() {
+        let e = DiscordEndpoints::new("https://discord.com/");
+        assert_eq!(e.authorize, "https://discord.com/oauth2/authorize");
+        assert_eq!(e.token, "https://discord.com/api/oauth2/token");
+        assert_eq!(e.revoke, "https://discord.com/api/oauth2/token/revoke");
+        assert_eq!(e.me, "https://discord.com/api/v10/users/@me");
+        assert_eq!(e.guilds, "https://discord.com/api/v10/users/@me/guilds");
+    }
+}

@@ -1,0 +1,251 @@
+//! Refresh tokens and their rotation, without compare-and-set storage.
+//!
+//! A refresh token names its grant and its generation and is signed:
+//! `mcpr1.<discord user>.<grant>.<generation>.<mac>`. The successor of generation `n` is
+//! always the same string (generation `n + 1` of the same grant, signed with the same key), so
+//! two refreshes racing with one token, at one edge location or two, hand out the same
+//! successor: there is exactly one live successor without any atomic write. KV keeps one small
+//! record per generation `n ≥ 1` under `rt:<grant>:<n>`, written when it is issued; its
+//! existence is what marks generation `n − 1` as used. Generation 0 is described by the grant.
+//!
+//! Presenting generation `n`:
+//! - `n + 1` not issued yet: rotate (write `rt:<grant>:<n+1>`).
+//! - `n + 1` issued less than [`GRACE_SECONDS`] ago and not itself used: the same successor
+//!   again (a retry after a lost response, or a race), nothing written.
+//! - `n + 1` issued within the reuse window (`REFRESH_REUSE_WINDOW`, default
+//!   [`DEFAULT_REUSE_WINDOW_SECONDS`]): a stale copy (a second process of the same client, or
+//!   a second egress address), answered `invalid_grant` without ending the grant.
+//! - otherwise: reuse (RFC 9700 §4.14): the grant is revoked.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use super::error::OAuthError;
+use crate::rules::keys::Key;
+
+const PREFIX: &str = "mcpr1.";
+/// A client that lost a refresh response (or raced itself) may present the same token again
+/// for this long and get the same successor.
+pub const GRACE_SECONDS: i64 = 10;
+/// A superseded refresh token presented this long after its successor was issued is a stale
+/// copy, refused without revoking; later, it is reuse. Short, because within it a thief who
+/// rotated first is not detected (see SECURITY.md).
+pub const DEFAULT_REUSE_WINDOW_SECONDS: i64 = 300;
+/// Refresh tokens live this long unless `REFRESH_TOKEN_TTL` says otherwise.
+pub const DEFAULT_TTL_SECONDS: i64 = 30 * 24 * 3600;
+
+/// A refresh token's content. It carries no secret of its own: the MAC makes it unforgeable,
+/// and KV decides whether it is still the live one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    /// Discord user id (locates the grant record).
+    pub user: String,
+    pub grant: String,
+    pub generation: u32,
+}
+
+fn is_snowflake(s: &str) -> bool {
+    (1..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_grant_id(s: &str) -> bool {
+    (16..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl RefreshToken {
+    pub fn first(user: &str, grant: &str) -> RefreshToken {
+        RefreshToken { user: user.to_string(), grant: grant.to_string(), generation: 0 }
+    }
+
+    fn body(&self) -> String {
+        format!("{}.{}.{}", self.user, self.grant, self.generation)
+    }
+
+    pub fn encode(&self, key: &Key) -> String {
+        let body = self.body();
+        format!("{PREFIX}{body}.{}", B64.encode(key.sign(body.as_bytes())))
+    }
+
+    /// A token this server signed, or `None`. Says nothing about whether it is still live.
+    pub fn decode(key: &Key, token: &str) -> Option<RefreshToken> {
+        let rest = token.strip_prefix(PREFIX)?;
+        if rest.len() > 200 {
+            return None;
+        }
+        let (body, tag) = rest.rsplit_once('.')?;
+        if !key.verify(body.as_bytes(), &B64.decode(tag).ok()?) {
+            return None;
+        }
+        let mut parts = body.split('.');
+        let (user, grant, generation) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || !is_snowflake(user) || !is_grant_id(grant) {
+            return None;
+        }
+        let generation = generation.parse().ok().filter(|_| !generation.starts_with('+'))?;
+        Some(RefreshToken { user: user.to_string(), grant: grant.to_string(), generation })
+    }
+
+    /// Whether a string has the shape of a refresh token (for revocation's type hint).
+    pub fn looks_like(token: &str) -> bool {
+        token.starts_with(PREFIX)
+    }
+
+    pub fn successor(&self) -> RefreshToken {
+        RefreshToken { generation: self.generation.saturating_add(1), ..self.clone() }
+    }
+
+    /// The KV key of this generation's record (`None` for generation 0, described by its grant).
+    pub fn record_key(&self) -> Option<String> {
+        (self.generation > 0).then(|| record_key(&self.grant, self.generation))
+    }
+
+    /// The KV key of the successor's record, whose existence marks this token used.
+    pub fn successor_key(&self) -> String {
+        record_key(&self.grant, self.generation.saturating_add(1))
+    }
+}
+
+pub fn record_key(grant: &str, generation: u32) -> String {
+    format!("rt:{grant}:{generation}")
+}
+
+/// What KV keeps for generation `n ≥ 1`: when it was issued, with which scope, until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Issued {
+    pub at: i64,
+    pub scope: String,
+    pub expires: i64,
+}
+
+/// What to do with a presented token whose successor may exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// First use: issue the successor.
+    Rotate,
+    /// The successor was issued within the grace window: check that it is unused, then hand
+    /// it out again.
+    RetryIfSuccessorUnused,
+    /// Superseded within the reuse window: refuse, keep the grant.
+    Stale,
+    /// Used before, outside the reuse window: reuse, the grant ends.
+    Reuse,
+}
+
+/// `reuse_window`: `REFRESH_REUSE_WINDOW` in seconds (0: every reuse past the grace ends the
+/// grant, as RFC 9700 §4.14 describes).
+pub fn step(successor: Option<&Issued>, now: i64, reuse_window: i64) -> Step {
+    match successor {
+        None => Step::Rotate,
+        Some(s) if now.saturating_sub(s.at) <= GRACE_SECONDS => Step::RetryIfSuccessorUnused,
+        Some(s) => stale_or_reuse(s, now, reuse_window),
+    }
+}
+
+/// A token whose successor was issued at `s.at` and has moved on. Window 0 turns stale copies
+/// off altogether.
+pub fn stale_or_reuse(s: &Issued, now: i64, reuse_window: i64) -> Step {
+    if reuse_window > 0 && now.saturating_sub(s.at) <= reuse_window {
+        Step::Stale
+    } else {
+        Step::Reuse
+    }
+}
+
+/// The scope of a refreshed token: the granted one, or a narrower one; never wider.
+pub fn narrow(granted: &str, requested: Option<&str>) -> Result<String, OAuthError> {
+    let Some(requested) = requested else { return Ok(granted.to_string()) };
+    let have: Vec<&str> = granted.split(' ').collect();
+    let mut want: Vec<&str> = Vec::new();
+    for w in requested.split(' ').filter(|w| !w.is_empty()) {
+        if !have.contains(&w) {
+            return Err(OAuthError::new(
+                "invalid_scope",
+                format!("a refresh may narrow the scope, never widen it: `{w}` was not granted"),
+            ));
+        }
+        if !want.contains(&w) {
+            want.push(w);
+        }
+    }
+    if want.is_empty() {
+        return Ok(granted.to_string());
+    }
+    // Keep the granted order, so equal scopes compare equal.
+    Ok(have.into_iter().filter(|h| want.contains(h)).collect::<Vec<_>>().join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> Key {
+        Key::derive(&"k".repeat(32), crate::rules::keys::REFRESH_TOKEN)
+    }
+
+    const GRANT: &str = "AAAAAAAAAAAAAAAAAAAAAA";
+
+    #[test]
+    fn tokens_round_trip_and_successors_are_deterministic() {
+        let t = RefreshToken::first("80351110224678912", GRANT);
+        let s = t.encode(&key());
+        assert!(s.starts_with("mcpr1.80351110224678912."));
+        assert_eq!(RefreshToken::decode(&key(), &s), Some(t.clone()));
+        assert_eq!(t.successor().encode(&key()), t.successor().encode(&key()), "one successor, always");
+        assert_eq!(t.successor().generation, 1);
+        assert_eq!(t.record_key(), None);
+        assert_eq!(t.successor_key(), format!("rt:{GRANT}:1"));
+        assert_eq!(t.successor().record_key(), Some(format!("rt:{GRANT}:1")));
+    }
+
+    #[test]
+    fn forged_and_malformed_tokens_do_not_decode() {
+        let good = RefreshToken::first("1", GRANT).encode(&key());
+        let other = Key::derive(&"z".repeat(32), crate::rules::keys::REFRESH_TOKEN);
+        assert_eq!(RefreshToken::decode(&other, &good), None, "another key");
+        let forged = good.replacen(".0.", ".7.", 1);
+        assert_eq!(RefreshToken::decode(&key(), &forged), None, "generation changed");
+        for bad in ["", "mcpr1.", "mcpr1.a.b.c.d", &good[..good.len() - 2], &format!("{good}x"), &"mcpr1.".repeat(60)] {
+            assert_eq!(RefreshToken::decode(&key(), bad), None, "{bad}");
+        }
+        // A signed body with a bad field is still refused.
+        for body in
+            ["x.AAAAAAAAAAAAAAAAAAAAAA.0", "1.short.0", "1.AAAAAAAAAAAAAAAAAAAAAA.-1", "1.AAAAAAAAAAAAAAAAAAAAAA.+1"]
+        {
+            let t = format!("mcpr1.{body}.{}", B64.encode(key().sign(body.as_bytes())));
+            assert_eq!(RefreshToken::decode(&key(), &t), None, "{body}");
+        }
+        assert!(RefreshToken::looks_like(&good));
+        assert!(!RefreshToken::looks_like("eyJhbGciOi"));
+    }
+
+    #[test]
+    fn rotation_grace_and_reuse() {
+        let issued = |at| Issued { at, scope: "mcp".into(), expires: at + 100 };
+        let w = DEFAULT_REUSE_WINDOW_SECONDS;
+        assert_eq!(step(None, 1000, w), Step::Rotate);
+        assert_eq!(step(Some(&issued(995)), 1000, w), Step::RetryIfSuccessorUnused);
+        assert_eq!(step(Some(&issued(1000 - GRACE_SECONDS)), 1000, w), Step::RetryIfSuccessorUnused);
+        // Past the grace: a stale copy within the window, reuse beyond it.
+        assert_eq!(step(Some(&issued(1000 - GRACE_SECONDS - 1)), 1000, w), Step::Stale);
+        assert_eq!(step(Some(&issued(1000 - w)), 1000, w), Step::Stale);
+        assert_eq!(step(Some(&issued(1000 - w - 1)), 1000, w), Step::Reuse);
+        // Window 0: strict RFC 9700 reuse detection after the grace.
+        assert_eq!(step(Some(&issued(1000 - GRACE_SECONDS - 1)), 1000, 0), Step::Reuse);
+        assert_eq!(step(Some(&issued(995)), 1000, 0), Step::RetryIfSuccessorUnused);
+        // A successor already used within the grace: stale within the window, reuse with 0.
+        assert_eq!(stale_or_reuse(&issued(995), 1000, w), Step::Stale);
+        assert_eq!(stale_or_reuse(&issued(995), 1000, 0), Step::Reuse);
+        assert_eq!(stale_or_reuse(&issued(1000), 1000, 0), Step::Reuse, "even in the same second");
+    }
+
+    #[test]
+    fn scope_narrows_never_widens() {
+        assert_eq!(narrow("mcp profile email", None).unwrap(), "mcp profile email");
+        assert_eq!(narrow("mcp profile email", Some("email mcp")).unwrap(), "mcp email");
+        assert_eq!(narrow("mcp profile", Some("  ")).unwrap(), "mcp profile");
+        assert_eq!(narrow("mcp profile", Some("mcp mcp")).unwrap(), "mcp");
+        let e = narrow("mcp", Some("mcp email")).unwrap_err();
+        assert_eq!(e.code, "invalid_scope");
+    }
+}

@@ -1,0 +1,361 @@
+//! Tools that act through Discord on the caller's behalf, with the Discord tokens stored
+//! (sealed) behind their grant. The client never sees those tokens; it sees the tool's result.
+//!
+//! `discord_guilds`, at most the rate limiter's count per grant a minute; KV per call: cached, 1 read; uncached, 3 reads and 1 write; with an expired
+//! Discord token, 3 reads and 2 writes (the refreshed tokens too). When Discord refuses the
+//! grant's tokens (and no concurrent call stored newer ones), the grant is marked
+//! (`discord:<grant>`) and later calls answer at once without calling Discord: no retry loop;
+//! the person reconnects by logging in again.
+
+use serde_json::{json, Map, Value};
+
+use crate::rules::config::{Config, Secrets};
+use crate::rules::discord::{self, DiscordError, Guild, StoredTokens};
+use crate::rules::keys::AuthKeys;
+use crate::rules::mcp::server::{Upstream, UpstreamFuture};
+use crate::rules::mcp::tool::{Call, Caller, Output};
+use crate::rules::oauth::grant::{grant_key, GrantRecord};
+use crate::rules::platform::Platform;
+use crate::rules::platform::Store;
+use crate::web::tokens::{discord_key, discord_tokens, guilds_key, DiscordState};
+
+/// How long a person's server list is served from KV before Discord is asked again.
+pub const GUILDS_CACHE_SECONDS: i64 = 300;
+
+pub struct DiscordUpstream<'a, P> {
+    pub cfg: &'a Config,
+    pub secrets: Secrets<'a>,
+    pub keys: &'a AuthKeys,
+    pub platform: &'a P,
+}
+
+impl<P: Platform> Upstream for DiscordUpstream<'_, P> {
+    fn call<'a>(
+        &'a self,
+        tool: &'a str,
+        _args: &'a Map<String, Value>,
+        call: &'a Call<'a>,
+    ) -> Option<UpstreamFuture<'a>> {
+        match tool {
+            crate::tools::DISCORD_GUILDS => Some(Box::pin(async move {
+                match call.caller {
+                    Some(caller) => self.guilds(caller, (call.now_ms / 1000) as i64).await,
+                    None => Output::error("discord_guilds needs a logged-in caller."),
+                }
+            })),
+            _ => None,
+        }
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Cached {
+    at: i64,
+    guilds: Vec<Guild>,
+}
+
+const RECONNECT: &str = "Discord no longer accepts this login (it was revoked or has expired). Reconnect: log in to this server again from your MCP client, then retry.";
+
+fn result(guilds: &[Guild], fetched_at: i64, cached: bool) -> Output {
+    let lines: Vec<String> =
+        guilds.iter().map(|g| format!("{} ({}){}", g.name, g.id, if g.owner { ", owner" } else { "" })).collect();
+    let mut out = Output::data(json!({ "guilds": guilds, "fetchedAt": fetched_at, "cached": cached }));
+    out.content = vec![json!({
+        "type": "text",
+        "text": if lines.is_empty() { "You are in no Discord servers.".to_string() } else { format!("Your Discord servers:\n{}", lines.join("\n")) },
+    })];
+    out
+}
+
+fn discord_error(e: &DiscordError) -> Output {
+    match e {
+        DiscordError::RateLimited { retry_after_seconds } => Output::error(format!(
+            "Discord is rate limiting requests; retry in {} seconds.",
+            retry_after_seconds.ceil().max(1.0)
+        )),
+        DiscordError::InvalidGrant => Output::error(RECONNECT),
+        _ => Output::error("Discord did not answer correctly; try again in a moment."),
+    }
+}
+
+impl<P: Platform> DiscordUpstream<'_, P> {
+    async fn guilds(&self, caller: &Caller, now: i64) -> Output {
+        let Some(kv) = self.platform.kv() else { return Output::error("Storage is unavailable; try again.") };
+        let grant = caller.grant.as_str();
+        // Every call reads KV (and may call Discord): one grant must not spend the day's reads.
+        if !self.platform.within_rate(&format!("guilds:{grant}")).await {
+            return Output::error("Too many calls of discord_guilds from this login; wait a minute, then try again.");
+        }
+        if let Ok(Some(raw)) = kv.get(&guilds_key(grant)).await {
+            if let Ok(c) = serde_json::from_str::<Cached>(&raw) {
+                if now - c.at < GUILDS_CACHE_SECONDS {
+                    return result(&c.guilds, c.at, true);
+                }
+            }
+        }
+        let record = match kv.get(&grant_key(&caller.user_id, grant)).await {
+            Ok(Some(raw)) => serde_json::from_str::<GrantRecord>(&raw).ok(),
+            Ok(None) => None,
+            Err(_) => return Output::error("Storage is unavailable; try again."),
+        };
+        let Some(record) = record.filter(|r| r.active(now)) else { return Output::error(RECONNECT) };
+        let mut tokens = match discord_tokens(kv, self.keys, grant, &record).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return Output::error(RECONNECT),
+            Err(()) => return Output::error("Storage is unavailable; try again."),
+        };
+        let mut refreshed = false;
+        if tokens.stale(now) {
+            tokens = match self.refresh(kv, grant, &record, &tokens, now).await {
+                Ok(t) => t,
+                Err(out) => return out,
+            };
+            refreshed = true;
+        }
+        let mut answer = self.fetch_guilds(&tokens).await;
+        // Discord may end a token before its stated expiry: refresh once, then give up.
+        if matches!(answer, Err(DiscordError::Unexpected(401))) && !refreshed {
+            tokens = match self.refresh(kv, grant, &record, &tokens, now).await {
+                Ok(t) => t,
+                Err(out) => return out,
+            };
+            answer = self.fetch_guilds(&tokens).await;
+        }
+        match answer {
+            Ok(guilds) => {
+                if let Ok(v) = serde_json::to_string(&Cached { at: now, guilds: guilds.clone() }) {
+                    let _ = kv.put(&guilds_key(grant), &v, Some(GUILDS_CACHE_SECONDS as u64)).await;
+                }
+                result(&guilds, now, false)
+            }
+            Err(DiscordError::Unexpected(401)) => {
+                self.mark_reconnect(kv, grant, &record, now).await;
+                Output::error(RECONNECT)
+            }
+            Err(e) => discord_error(&e),
+        }
+    }
+
+    async fn fetch_guilds(&self, tokens: &StoredTokens) -> Result<Vec<Guild>, DiscordError> {
+        match self.platform.fetch(discord::guilds_request(&self.cfg.discord, &tokens.access_token)).await {
+            Ok(r) => discord::parse_guilds(&r),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// New Discord tokens, stored sealed; a refusal marks the grant so nothing retries.
+    async fn refresh<S: Store>(
+        &self,
+        kv: &S,
+        grant: &str,
+        record: &GrantRecord,
+        old: &StoredTokens,
+        now: i64,
+    ) -> Result<StoredTokens, Output> {
+        let Some(refresh_token) = old.refresh_token.as_deref() else {
+            self.mark_reconnect(kv, grant, record, now).await;
+            return Err(Output::error(RECONNECT));
+        };
+        let answer = match self
+            .platform
+            .fetch(discord::refresh_request(&self.cfg.discord, &self.secrets, refresh_token))
+            .await
+        {
+            Ok(r) => discord::parse_tokens(&r),
+            Err(e) => Err(e.into()),
+        };
+        match answer {
+            Ok(t) => {
+                let mut fresh = StoredTokens::from_exchange(&t, now);
+                if fresh.refresh_token.is_none() {
+                    fresh.refresh_token = old.refresh_token.clone();
+                }
+                let state = DiscordState { tokens: fresh.seal(&self.keys.discord, grant), reconnect: None };
+                if let Ok(v) = serde_json::to_string(&state) {
+                    let ttl = record.expires.saturating_sub(now).max(60) as u64;
+                    // If this write fails the next call refreshes again with the new refresh
+                    // token lost: Discord then refuses and the person reconnects. Say so.
+                    if kv.put(&discord_key(grant), &v, Some(ttl)).await.is_err() {
+                        return Err(Output::error("Storage is unavailable; try again."));
+                    }
+                }
+                Ok(fresh)
+            }
+            Err(DiscordError::InvalidGrant) => {
+                // Discord rotates its refresh tokens: a concurrent call may have refreshed
+                // first and stored the successor. Use it rather than mark a live grant.
+                if let Ok(Some(current)) = discord_tokens(kv, self.keys, grant, record).await {
+                    if current.access_token != old.access_token && !current.stale(now) {
+                        return Ok(current);
+                    }
+                }
+                self.mark_reconnect(kv, grant, record, now).await;
+                Err(Output::error(RECONNECT))
+            }
+            Err(e) => Err(discord_error(&e)),
+        }
+    }
+
+    async fn mark_reconnect<S: Store>(&self, kv: &S, grant: &str, record: &GrantRecord, now: i64) {
+        let state = DiscordState { tokens: None, reconnect: Some(now) };
+        if let Ok(v) = serde_json::to_string(&state) {
+            let ttl = record.expires.saturating_sub(now).max(60) as u64;
+            let _ = kv.put(&discord_key(grant), &v, Some(ttl)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::mcp::version::Version;
+    use crate::rules::oauth::grant::Profile;
+    use crate::rules::platform::block_on;
+    use crate::store::Ops;
+    use crate::testing::{config, Fake};
+
+    const NOW: i64 = 1_785_240_000;
+    const GRANT: &str = "AAAAAAAAAAAAAAAAAAAAAA";
+
+    const GUILDS: &str = r#"[{"id":"1","name":"One","owner":true}]"#;
+    const TOKENS: &str =
+        r#"{"access_token":"new-at","refresh_token":"new-rt","expires_in":604800,"token_type":"Bearer"}"#;
+
+    fn setup(expires_at: i64) -> (Fake, Config) {
+        let cfg = config();
+        let keys = cfg.secrets().unwrap().auth_keys();
+        let tokens = StoredTokens { access_token: "at".into(), refresh_token: Some("rt".into()), expires_at };
+        let record = GrantRecord {
+            client_id: "c".into(),
+            client_name: None,
+            scope: "mcp guilds".into(),
+            resource: "https://mcp.example/mcp".into(),
+            user: Profile {
+                id: "42".into(),
+                username: String::new(),
+                global_name: None,
+                avatar_url: None,
+                email: None,
+            },
+            created: NOW,
+            expires: NOW + 1000,
+            refresh_expires: NOW + 1000,
+            discord: tokens.seal(&keys.discord, GRANT),
+            revoked: None,
+        };
+        let fake = Fake::default();
+        block_on(fake.kv.put(&grant_key("42", GRANT), &serde_json::to_string(&record).unwrap(), None)).unwrap();
+        fake.kv.take_ops();
+        (fake, cfg)
+    }
+
+    fn run(fake: &Fake, cfg: &Config, at: i64) -> Output {
+        let secrets = cfg.secrets().unwrap();
+        let keys = secrets.auth_keys();
+        let up = DiscordUpstream { cfg, secrets, keys: &keys, platform: fake };
+        let caller = Caller {
+            user_id: "42".into(),
+            username: String::new(),
+            global_name: None,
+            avatar_url: None,
+            email: None,
+            client_id: "c".into(),
+            scopes: vec!["mcp".into(), "guilds".into()],
+            grant: GRANT.into(),
+        };
+        let mut call = Call::new("https://mcp.example", at as u64 * 1000, Version::V2025_11_25);
+        call.caller = Some(&caller);
+        let args = Map::new();
+        block_on(up.call(crate::tools::DISCORD_GUILDS, &args, &call).unwrap())
+    }
+
+    fn ops(reads: u32, writes: u32) -> Ops {
+        Ops { reads, writes, ..Ops::default() }
+    }
+
+    #[test]
+    fn lists_then_caches() {
+        let (fake, cfg) = setup(NOW + 600);
+        fake.answers.borrow_mut().push((200, GUILDS));
+        let out = run(&fake, &cfg, NOW);
+        assert!(!out.is_error);
+        assert_eq!(out.structured.as_ref().unwrap()["guilds"][0]["name"], "One");
+        assert_eq!(fake.kv.take_ops(), ops(3, 1), "uncached");
+        let again = run(&fake, &cfg, NOW + 10);
+        assert_eq!(again.structured.as_ref().unwrap()["cached"], true);
+        assert_eq!(fake.kv.take_ops(), ops(1, 0), "cached");
+        assert_eq!(fake.sent.borrow().as_slice(), ["https://discord.com/api/v10/users/@me/guilds"]);
+        assert!(run(&fake, &cfg, NOW + GUILDS_CACHE_SECONDS).is_error, "stale cache asks Discord (nothing queued)");
+    }
+
+    #[test]
+    fn an_expired_token_is_refreshed_and_stored() {
+        let (fake, cfg) = setup(NOW - 1);
+        fake.answers.borrow_mut().extend([(200, TOKENS), (200, GUILDS)]);
+        assert!(!run(&fake, &cfg, NOW).is_error);
+        assert_eq!(
+            fake.sent.borrow().as_slice(),
+            ["https://discord.com/api/oauth2/token", "https://discord.com/api/v10/users/@me/guilds"]
+        );
+        assert_eq!(fake.kv.take_ops(), ops(3, 2), "expired: refreshed tokens and cache written");
+        let state: DiscordState = serde_json::from_str(&fake.kv.entries.borrow()[&discord_key(GRANT)].0).unwrap();
+        let keys = cfg.secrets().unwrap().auth_keys();
+        let fresh = StoredTokens::open(&keys.discord, state.tokens.as_deref().unwrap(), GRANT).unwrap();
+        assert_eq!(fresh.access_token, "new-at");
+    }
+
+    #[test]
+    fn a_refused_refresh_marks_the_grant_and_never_loops() {
+        let (fake, cfg) = setup(NOW - 1);
+        fake.answers.borrow_mut().push((400, r#"{"error":"invalid_grant"}"#));
+        let out = run(&fake, &cfg, NOW);
+        assert!(out.is_error);
+        assert!(out.content[0]["text"].as_str().unwrap().contains("Reconnect"));
+        fake.kv.take_ops();
+        let again = run(&fake, &cfg, NOW + 1);
+        assert!(again.is_error);
+        assert_eq!(fake.sent.borrow().len(), 1, "the mark answers without calling Discord");
+        assert_eq!(fake.kv.take_ops(), ops(3, 0), "marked");
+    }
+
+    #[test]
+    fn a_token_discord_ends_early_is_refreshed_once() {
+        let (fake, cfg) = setup(NOW + 600);
+        fake.answers.borrow_mut().extend([(401, "{}"), (200, TOKENS), (200, GUILDS)]);
+        assert!(!run(&fake, &cfg, NOW).is_error);
+        let (fake, cfg) = setup(NOW + 600);
+        fake.answers.borrow_mut().extend([(401, "{}"), (200, TOKENS), (401, "{}")]);
+        assert!(run(&fake, &cfg, NOW).is_error, "still refused after one refresh: give up, marked");
+        assert_eq!(fake.sent.borrow().len(), 3);
+    }
+
+    #[test]
+    fn rate_limits_say_when_to_retry() {
+        let (fake, cfg) = setup(NOW + 600);
+        fake.answers.borrow_mut().push((429, r#"{"message":"slow down","retry_after":2.5,"global":false}"#));
+        let out = run(&fake, &cfg, NOW);
+        assert!(out.is_error);
+        assert_eq!(out.content[0]["text"], "Discord is rate limiting requests; retry in 3 seconds.");
+    }
+
+    #[test]
+    fn a_refusal_after_a_concurrent_refresh_uses_the_stored_successor() {
+        let (fake, cfg) = setup(NOW - 1);
+        // Another call refreshed first and stored new tokens; ours is refused by Discord.
+        let keys = cfg.secrets().unwrap().auth_keys();
+        let newer =
+            StoredTokens { access_token: "newer".into(), refresh_token: Some("rt2".into()), expires_at: NOW + 600 };
+        let state = DiscordState { tokens: newer.seal(&keys.discord, GRANT), reconnect: None };
+        let stored = serde_json::to_string(&state).unwrap();
+        fake.answers.borrow_mut().push((400, r#"{"error":"invalid_grant"}"#));
+        let record: GrantRecord = serde_json::from_str(&fake.kv.entries.borrow()[&grant_key("42", GRANT)].0).unwrap();
+        let up = DiscordUpstream { cfg: &cfg, secrets: cfg.secrets().unwrap(), keys: &keys, platform: &fake };
+        // What this call read before the other one stored its successor.
+        let old = StoredTokens { access_token: "at".into(), refresh_token: Some("rt".into()), expires_at: NOW - 1 };
+        block_on(fake.kv.put(&discord_key(GRANT), &stored, None)).unwrap();
+        let got = block_on(up.refresh(&fake.kv, GRANT, &record, &old, NOW)).ok().unwrap();
+        assert_eq!(got.access_token, "newer");
+        let state: DiscordState = serde_json::from_str(&fake.kv.entries.borrow()[&discord_key(GRANT)].0).unwrap();
+        assert_eq!(state.reconnect, None, "not marked");
+    }
+}

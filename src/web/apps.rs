@@ -1,0 +1,270 @@
+//! The connected apps page (`/apps`): a person logs in with Discord and sees every MCP client
+//! they granted access, and can disconnect any of them. Thin over [`crate::web::tokens::connected`]
+//! and [`crate::web::tokens::disconnect`].
+//!
+//! The login reuses the Worker's one Discord redirect URI (`/redirect`): a sealed `apps-login`
+//! cookie carries the `state` sent to Discord, and [`owns_callback`] tells the callback which
+//! flow an answer belongs to. Discord is asked for `identify` only, and its token is dropped
+//! unused after one `users/@me` (it expires on its own at Discord). It is never revoked: at
+//! Discord, revoking any token of an application ends the person's whole authorization of it,
+//! which would break every connected client's Discord access. The session is a sealed
+//! cookie holding the Discord user id, so the grants listed and revoked are always under
+//! `grant:<that id>:` and no other person's can be reached. Forms carry a CSRF token derived
+//! from the session, checked in constant time, and must come from this origin.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::rules::config::{Config, Secrets};
+use crate::rules::discord::{self, DiscordError};
+use crate::rules::keys;
+use crate::rules::keys::AuthKeys;
+use crate::rules::oauth::cookie;
+use crate::rules::oauth::form::Form;
+use crate::rules::platform::Platform;
+use crate::web::http::{Reply, RequestInfo, MAX_OAUTH_BODY_BYTES};
+use crate::web::pages;
+use crate::web::tokens;
+
+/// How long the page stays logged in.
+const SESSION_SECONDS: i64 = 1800;
+/// How long a login may take at Discord.
+const LOGIN_SECONDS: i64 = 600;
+const SESSION_COOKIE: &str = "apps";
+const LOGIN_COOKIE: &str = "apps-login";
+
+/// Who is logged in to the page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Session {
+    /// Discord user id.
+    id: String,
+    name: String,
+    #[serde(default)]
+    avatar: Option<String>,
+    /// Random per login: the CSRF token is derived from it.
+    nonce: String,
+}
+
+fn session(req: &RequestInfo, keys: &AuthKeys, now: i64) -> Option<Session> {
+    let sealed = cookie::get(req.header("cookie"), &format!("__Host-{SESSION_COOKIE}"))?;
+    serde_json::from_str(&cookie::open(&keys.consent, SESSION_COOKIE, now, sealed)?).ok()
+}
+
+fn csrf(keys: &AuthKeys, s: &Session) -> String {
+    B64.encode(keys.consent.sign(format!("apps-csrf|{}|{}", s.id, s.nonce).as_bytes()))
+}
+
+fn page(status: u16, title: &str, message: &str) -> Reply {
+    Reply::html(status, pages::error_page(title, message, "<p><a href=\"/apps\">Back to connected apps</a></p>"))
+}
+
+/// Seconds since the epoch as `2026-11-23 14:05 UTC`.
+fn when(seconds: i64) -> String {
+    let iso = crate::tools::iso8601(seconds.max(0) as u64 * 1000);
+    format!("{} UTC", iso.get(..16).unwrap_or(&iso).replace('T', " "))
+}
+
+/// `GET /apps`.
+pub async fn show<P: Platform>(req: &RequestInfo, keys: &AuthKeys, platform: &P) -> Reply {
+    let now = req.now_s();
+    let Some(s) = session(req, keys, now) else {
+        return Reply::html(200, pages::apps_login());
+    };
+    req.note(|n| n.user = Some(s.id.clone()));
+    let Some(kv) = platform.kv() else {
+        return page(503, "Temporarily unavailable", "The list of applications cannot be read right now.");
+    };
+    let Ok(list) = tokens::connected(kv, &s.id, now).await else {
+        return page(
+            503,
+            "Temporarily unavailable",
+            "The list of applications cannot be read right now. Try again in a moment.",
+        )
+        .with_header("retry-after", "2");
+    };
+    let rows: Vec<pages::AppRow> = list
+        .iter()
+        .map(|c| pages::AppRow {
+            grant: &c.grant,
+            name: c.client_name.as_deref(),
+            client_id: &c.client_id,
+            scopes: c.scope.split(' ').filter(|s| !s.is_empty()).collect(),
+            granted: when(c.created),
+            refreshed: c.refreshed.map(when),
+            expires: when(c.expires),
+        })
+        .collect();
+    let notice = match req.url.query_pairs().find(|(k, _)| k == "done").map(|(_, v)| v) {
+        Some(v) if v == "revoked" => Some("Disconnected. Its tokens no longer work."),
+        Some(v) if v == "gone" => Some("That application was already disconnected."),
+        _ => None,
+    };
+    let who = pages::identity(&s.name, s.avatar.as_deref());
+    Reply::html(200, pages::apps(&who, &rows, &csrf(keys, &s), notice))
+}
+
+/// `GET /apps/login`: off to Discord, asking only who the person is.
+pub fn login(req: &RequestInfo, cfg: &Config, secrets: &Secrets<'_>, keys: &AuthKeys) -> Reply {
+    let Some(nonce) = keys::random_token::<16>() else {
+        return page(500, "Something went wrong", "The login could not be started. Please try again.");
+    };
+    let sealed = cookie::seal(&keys.consent, LOGIN_COOKIE, req.now_s() + LOGIN_SECONDS, &nonce);
+    let url = discord::authorize_url(
+        &cfg.discord,
+        secrets.discord_client_id,
+        &format!("{}/redirect", req.origin()),
+        &["identify"],
+        &nonce,
+    );
+    Reply::redirect(&url).append_header("set-cookie", cookie::set_cookie(LOGIN_COOKIE, &sealed, LOGIN_SECONDS))
+}
+
+/// Whether Discord's answer on `/redirect` belongs to a login of this page.
+pub fn owns_callback(req: &RequestInfo, keys: &AuthKeys) -> bool {
+    let query = Form::parse(req.url.query().unwrap_or("").as_bytes()).unwrap_or_default();
+    let cookie = cookie::get(req.header("cookie"), &format!("__Host-{LOGIN_COOKIE}"));
+    match (query.get("state"), cookie.and_then(|c| cookie::open(&keys.consent, LOGIN_COOKIE, req.now_s(), c))) {
+        (Some(state), Some(nonce)) => keys::ct_eq(state.as_bytes(), nonce.as_bytes()),
+        _ => false,
+    }
+}
+
+/// `GET /redirect` for a login of this page (see [`owns_callback`]).
+pub async fn callback<P: Platform>(
+    req: &RequestInfo,
+    cfg: &Config,
+    secrets: &Secrets<'_>,
+    platform: &P,
+    keys: &AuthKeys,
+) -> Reply {
+    let clear = cookie::set_cookie(LOGIN_COOKIE, "", 0);
+    let query = Form::parse(req.url.query().unwrap_or("").as_bytes()).unwrap_or_default();
+    if query.get("error").is_some() {
+        return page(400, "Login cancelled", "You cancelled the login on Discord.").append_header("set-cookie", clear);
+    }
+    let Some(code) = query.get("code") else {
+        return page(400, "Login refused", "Discord sent no code.").append_header("set-cookie", clear);
+    };
+    let failed = |e: DiscordError| page(502, "Login with Discord failed", &e.describe());
+    let redirect_uri = format!("{}/redirect", req.origin());
+    let exchanged = match platform.fetch(discord::token_request(&cfg.discord, secrets, code, &redirect_uri)).await {
+        Ok(r) => discord::parse_tokens(&r),
+        Err(e) => Err(e.into()),
+    };
+    let t = match exchanged {
+        Ok(t) => t,
+        Err(e) => return failed(e).append_header("set-cookie", clear),
+    };
+    let user = match platform.fetch(discord::user_request(&cfg.discord, &t.access_token)).await {
+        Ok(r) => discord::parse_user(&r),
+        Err(e) => Err(e.into()),
+    };
+    // Identity was all the page needed. The token is not revoked (see the module comment).
+    let now = req.now_s();
+    let user = match user {
+        Ok(u) => u,
+        Err(e) => return failed(e).append_header("set-cookie", clear),
+    };
+    let Some(nonce) = keys::random_token::<16>() else {
+        return page(500, "Something went wrong", "The login could not be completed. Please try again.");
+    };
+    let s = Session {
+        name: user.global_name.clone().unwrap_or_else(|| user.username.clone()),
+        avatar: user.avatar_url(),
+        id: user.id,
+        nonce,
+    };
+    let Ok(json) = serde_json::to_string(&s) else {
+        return page(500, "Something went wrong", "The login could not be completed. Please try again.");
+    };
+    let sealed = cookie::seal(&keys.consent, SESSION_COOKIE, now + SESSION_SECONDS, &json);
+    see_other("/apps")
+        .append_header("set-cookie", clear)
+        .append_header("set-cookie", cookie::set_cookie(SESSION_COOKIE, &sealed, SESSION_SECONDS))
+}
+
+fn see_other(location: &str) -> Reply {
+    Reply::empty(303).with_header("location", location).with_header("cache-control", "no-store")
+}
+
+/// A grant id as this server makes them (base64url of random bytes), before it goes into a key.
+fn plausible_grant(id: &str) -> bool {
+    (16..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// `POST /apps`: disconnect an application, or log out of the page.
+pub async fn act<P: Platform>(
+    req: &RequestInfo,
+    cfg: &Config,
+    secrets: &Secrets<'_>,
+    keys: &AuthKeys,
+    platform: &P,
+) -> Reply {
+    if req.from_another_site() {
+        return page(403, "Request refused", "This request did not come from this server's own page.");
+    }
+    let now = req.now_s();
+    let Some(s) = session(req, keys, now) else {
+        return page(
+            403,
+            "Logged out",
+            "Your session on this page has ended. Log in again to manage your applications.",
+        );
+    };
+    let Some(body) = req.body_within(MAX_OAUTH_BODY_BYTES) else {
+        return page(413, "Request too large", "This form is larger than any this page sends.");
+    };
+    let Ok(form) = Form::parse(body) else {
+        return page(400, "Invalid request", "A field appears more than once.");
+    };
+    if !form.get("csrf").is_some_and(|sent| keys::ct_eq(sent.as_bytes(), csrf(keys, &s).as_bytes())) {
+        return page(
+            403,
+            "Request refused",
+            "This request could not be verified (the page may be stale). Reload the page and try again.",
+        );
+    }
+    match (form.get("action"), form.get("grant")) {
+        (Some("logout"), _) => {
+            see_other("/apps").append_header("set-cookie", cookie::set_cookie(SESSION_COOKIE, "", 0))
+        }
+        (Some("revoke"), Some(grant)) if plausible_grant(grant) => {
+            match tokens::disconnect(cfg, secrets, keys, platform, now, &s.id, grant).await {
+                // This browser's remembered approval of the client goes too: it must ask again.
+                Ok(Some(client_id)) => match crate::web::consent::forget_consent(req, keys, &client_id) {
+                    Some(forget) => see_other("/apps?done=revoked").append_header("set-cookie", forget),
+                    None => see_other("/apps?done=revoked"),
+                },
+                Ok(None) => see_other("/apps?done=gone"),
+                Err(()) => page(
+                    503,
+                    "Temporarily unavailable",
+                    "The application could not be disconnected right now. Try again in a moment.",
+                )
+                .with_header("retry-after", "2"),
+            }
+        }
+        _ => page(400, "Invalid request", "This form asks for nothing this page does."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grant_ids_are_checked_before_they_reach_a_key() {
+        assert!(plausible_grant("AAAAAAAAAAAAAAAAAAAAAA"));
+        for bad in ["", "short", "a:b:cccccccccccccccccc", &"a".repeat(65), "aaaaaaaaaaaaaaaa/..", "aaaaaaaaaaaaaaaa é"]
+        {
+            assert!(!plausible_grant(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn times_read_as_dates() {
+        assert_eq!(when(1_785_240_000), "2026-07-28 12:00 UTC");
+        assert_eq!(when(-5), "1970-01-01 00:00 UTC");
+    }
+}

@@ -1,0 +1,318 @@
+//! The HTTP vocabulary the pure code speaks: a request summary in, a [`Reply`] out.
+//! `worker_glue` converts to and from the runtime's types; nothing here touches the runtime.
+
+use url::Url;
+
+use crate::rules::oauth::redirect::is_loopback;
+
+/// A request body, read by the runtime adapter up to a limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    Empty,
+    Bytes(Vec<u8>),
+    /// Longer than [`MAX_BODY_BYTES`]; reading stopped there.
+    TooLarge,
+}
+
+/// No route reads more than this; the adapter stops reading beyond it.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Bodies of the OAuth endpoints (registration, token, revocation, introspection, consent):
+/// real ones are a few kilobytes.
+pub const MAX_OAUTH_BODY_BYTES: usize = 64 * 1024;
+
+/// What the handlers need to know about a request.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    /// Upper-case method, as the runtime reports it.
+    pub method: String,
+    pub url: Url,
+    /// Header names lower-cased; values as received.
+    pub headers: Vec<(String, String)>,
+    pub body: Body,
+    /// Wall-clock time of the request, in milliseconds since the Unix epoch.
+    pub now_ms: u64,
+    /// Shown on error pages and logged; set by the runtime adapter.
+    pub request_id: String,
+    /// What the handlers learned, for the request's log line ([`crate::web::log`]).
+    pub notes: std::cell::RefCell<Notes>,
+}
+
+impl RequestInfo {
+    pub fn new(method: &str, url: Url, headers: Vec<(String, String)>) -> RequestInfo {
+        let headers = headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+        RequestInfo {
+            method: method.to_ascii_uppercase(),
+            url,
+            headers,
+            body: Body::Empty,
+            now_ms: 0,
+            request_id: String::new(),
+            notes: Default::default(),
+        }
+    }
+
+    /// Seconds since the Unix epoch.
+    pub fn now_s(&self) -> i64 {
+        (self.now_ms / 1000) as i64
+    }
+
+    /// A browser says this request was sent by another site (`Sec-Fetch-Site`): forms of this
+    /// server's own pages must come from them.
+    pub fn from_another_site(&self) -> bool {
+        self.header("sec-fetch-site").is_some_and(|s| s != "same-origin" && s != "none")
+    }
+
+    /// Records facts for the log line.
+    pub fn note(&self, f: impl FnOnce(&mut Notes)) {
+        f(&mut self.notes.borrow_mut());
+    }
+
+    pub fn with_body(mut self, body: Body) -> RequestInfo {
+        self.body = body;
+        self
+    }
+
+    pub fn with_now(mut self, now_ms: u64) -> RequestInfo {
+        self.now_ms = now_ms;
+        self
+    }
+
+    /// The body, if it is at most `max` bytes (an empty body is empty bytes).
+    pub fn body_within(&self, max: usize) -> Option<&[u8]> {
+        match &self.body {
+            Body::Empty => Some(&[]),
+            Body::Bytes(b) if b.len() <= max => Some(b),
+            _ => None,
+        }
+    }
+
+    /// First value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// `scheme://host[:port]` of the URL the client used.
+    pub fn origin(&self) -> String {
+        self.url.origin().ascii_serialization()
+    }
+
+    /// DNS-rebinding guard for local development: a local server must be addressed by a
+    /// loopback name. A page on `evil.example` that resolves to 127.0.0.1 fails this.
+    /// `local_only` comes from configuration (`npm start` sets it); a loopback
+    /// `CF-Connecting-IP`, which only `wrangler dev` produces, also marks a local server, but
+    /// a page can set that header itself, so it only ever adds protection.
+    pub fn is_rebound(&self, local_only: bool) -> bool {
+        let from_loopback = self
+            .header("cf-connecting-ip")
+            .and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok())
+            .is_some_and(|ip| ip.is_loopback());
+        (local_only || from_loopback) && !is_loopback(&self.url)
+    }
+
+    /// Whether the client would rather read HTML than JSON.
+    pub fn wants_html(&self) -> bool {
+        prefers_html(self.header("accept").unwrap_or(""))
+    }
+}
+
+/// A response, built by pure code and sent by `worker_glue`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn new(status: u16, content_type: &str, body: String) -> Reply {
+        Reply {
+            status,
+            headers: vec![
+                ("content-type", content_type.to_string()),
+                ("x-content-type-options", "nosniff".to_string()),
+            ],
+            body,
+        }
+    }
+
+    /// JSON, never cached: every JSON answer here is either an error or per-deployment state.
+    pub fn json(status: u16, value: &serde_json::Value) -> Reply {
+        Reply::new(status, "application/json", value.to_string()).with_header("cache-control", "no-store")
+    }
+
+    /// An HTML page with the headers every page carries (see [`page_security_headers`]).
+    pub fn html(status: u16, body: String) -> Reply {
+        Reply::html_posting_to(status, body, &[])
+    }
+
+    /// An HTML page whose form may lead to `form_targets` besides this origin: `form-action`
+    /// also governs the redirects that follow a form submission.
+    pub fn html_posting_to(status: u16, body: String, form_targets: &[String]) -> Reply {
+        let mut reply = Reply::new(status, "text/html; charset=utf-8", body);
+        reply.headers.extend(page_security_headers(form_targets));
+        reply
+    }
+
+    /// A `302` to `location`, never cached.
+    pub fn redirect(location: &str) -> Reply {
+        Reply::empty(302).with_header("location", location).with_header("cache-control", "no-store")
+    }
+
+    /// Adds a header without replacing earlier ones of the same name (`Set-Cookie`).
+    pub fn append_header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// No body (`204`, or `405`/`OPTIONS` answers that only carry headers).
+    pub fn empty(status: u16) -> Reply {
+        Reply { status, headers: Vec::new(), body: String::new() }
+    }
+
+    /// Sets a header, replacing any earlier value of the same name.
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
+        self.headers.retain(|(k, _)| *k != name);
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Headers for every HTML page: no framing, no referrer leaks, no scripts, inline CSS by hash.
+pub fn page_security_headers(form_targets: &[String]) -> Vec<(&'static str, String)> {
+    // Source expressions are origins or schemes we produced; anything with a quote, space or
+    // semicolon would change the policy, so it is dropped.
+    let extra: String = form_targets
+        .iter()
+        .filter(|t| !t.is_empty() && !t.contains([' ', ';', '\'', ',', '\n', '\r']))
+        .map(|t| format!(" {t}"))
+        .collect();
+    vec![
+        (
+            "content-security-policy",
+            format!(
+                "default-src 'none'; style-src '{}'; img-src 'self' https://cdn.discordapp.com data:; \
+                 form-action 'self'{extra}; frame-ancestors 'none'; base-uri 'none'",
+                crate::web::pages::style_hash()
+            ),
+        ),
+        ("x-frame-options", "DENY".to_string()),
+        ("referrer-policy", "no-referrer".to_string()),
+        ("cache-control", "no-store".to_string()),
+    ]
+}
+
+/// Decides between HTML and JSON from an `Accept` header. HTML only when `text/html` is listed
+/// (not merely `*/*`, which is what curl and most API clients send) with a quality at least
+/// that of `application/json`.
+pub fn prefers_html(accept: &str) -> bool {
+    let mut html = 0.0f32;
+    let mut json = 0.0f32;
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        // An unparseable or out-of-range qvalue makes the range count for nothing.
+        let q = match parts.find_map(|p| {
+            let p = p.trim();
+            p.strip_prefix("q=").or_else(|| p.strip_prefix("Q="))
+        }) {
+            None => 1.0,
+            Some(v) => v.trim().parse::<f32>().ok().filter(|q| q.is_finite() && (0.0..=1.0).contains(q)).unwrap_or(0.0),
+        };
+        match media.as_str() {
+            "text/html" | "application/xhtml+xml" => html = html.max(q),
+            "application/json" => json = json.max(q),
+            _ => {}
+        }
+    }
+    html > 0.0 && html >= json
+}
+
+/// What the handlers learned about a request, for its log line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Notes {
+    pub route: &'static str,
+    pub client_id: Option<String>,
+    /// Discord user id.
+    pub user: Option<String>,
+    /// The JSON-RPC method (and tool) of an MCP request, or the OAuth grant type.
+    pub detail: Option<String>,
+    /// The protocol's error code when the request failed (`invalid_grant`, `-32602`, …).
+    pub error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browsers_get_html_and_api_clients_json() {
+        let chrome = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8";
+        assert!(prefers_html(chrome));
+        assert!(prefers_html("TEXT/HTML"));
+        assert!(!prefers_html("*/*"));
+        assert!(!prefers_html(""));
+        assert!(!prefers_html("application/json"));
+        assert!(!prefers_html("application/json, text/html;q=0.5"));
+        assert!(prefers_html("application/json;q=0.5, text/html"));
+        assert!(!prefers_html("text/html;q=0"));
+        assert!(!prefers_html("text/html;q=NaN"));
+    }
+
+    #[test]
+    fn odd_accept_headers_do_not_panic() {
+        for a in [";;;", ",,,", "text/html;q=", "text/html;q=1e99", "text/html;q=-1", "\u{0}", "é/é;q=é"] {
+            let _ = prefers_html(a);
+        }
+        assert!(!prefers_html("text/html;q=1e99"));
+        assert!(!prefers_html("text/html;q=-1"));
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for u in ["http://localhost:1", "http://LOCALHOST", "http://127.0.0.1", "http://127.9.9.9:80", "http://[::1]:3"]
+        {
+            assert!(is_loopback(&Url::parse(u).unwrap()), "{u}");
+        }
+        for u in ["http://localhost.evil.com", "http://128.0.0.1", "http://[::2]", "http://example.com", "mailto:a@b"] {
+            assert!(!is_loopback(&Url::parse(u).unwrap()), "{u}");
+        }
+    }
+
+    #[test]
+    fn rebinding_guard() {
+        let r = |url: &str, ip: &str| {
+            RequestInfo::new("GET", Url::parse(url).unwrap(), vec![("CF-Connecting-IP".into(), ip.into())])
+                .is_rebound(false)
+        };
+        assert!(r("http://evil.example.com:8787/mcp", "127.0.0.1"));
+        assert!(r("http://evil.example.com/mcp", "::1"));
+        assert!(!r("http://127.0.0.1:8787/mcp", "127.0.0.1"));
+        assert!(!r("http://localhost:8787/mcp", "::1"));
+        assert!(!r("https://mcp.example.com/mcp", "203.0.113.9"), "production: a real client address");
+        assert!(!r("https://mcp.example.com/mcp", "garbage"));
+        let spoofed = RequestInfo::new(
+            "GET",
+            Url::parse("http://evil.example.com/").unwrap(),
+            vec![("cf-connecting-ip".into(), "8.8.8.8".into())],
+        );
+        assert!(spoofed.is_rebound(true), "configuration wins over a spoofed header");
+    }
+
+    #[test]
+    fn headers_are_case_insensitive_and_replaced() {
+        let req = RequestInfo::new(
+            "get",
+            Url::parse("http://127.0.0.1:8787/x").unwrap(),
+            vec![("Accept".into(), "text/html".into())],
+        );
+        assert_eq!(req.method, "GET");
+        assert_eq!(req.header("ACCEPT"), Some("text/html"));
+        assert_eq!(req.origin(), "http://127.0.0.1:8787");
+        let r = Reply::empty(204).with_header("allow", "GET").with_header("allow", "POST");
+        assert_eq!(r.headers, vec![("allow", "POST".to_string())]);
+    }
+}

@@ -1,0 +1,13 @@
+//! The HTTP adapters, and the only layer that builds replies: each endpoint reads a
+//! [`http::RequestInfo`], applies the rules, calls the store and the platform, and answers a
+//! [`http::Reply`].
+
+pub mod apps;
+pub mod auth;
+pub mod consent;
+pub mod error;
+pub mod http;
+pub mod log;
+pub mod mcp;
+pub mod pages;
+pub mod tokens;

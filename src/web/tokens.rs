@@ -1,0 +1,862 @@
+//! HTTP adapters of the token lifecycle: `POST /token` (code redemption and refresh rotation),
+//! `POST /revoke` (RFC 7009) and `POST /introspect` (RFC 7662), and the one way a grant ends
+//! early, [`revoke_grant`]. Thin over [`crate::rules::oauth::refresh`] and [`crate::rules::oauth::grant`];
+//! the KV keys are documented in `docs/storage.md`.
+//!
+//! KV per request (counted by the tests below): redeeming a code reads 1 key and writes 1 (the
+//! grant); a refresh reads 3 or 4 (one more for a retry) and writes 1 (the successor's record);
+//! a revocation reads 2, writes 2 and deletes 2.
+
+use serde_json::json;
+
+use crate::rules::config::{Config, Secrets};
+use crate::rules::discord::{self, StoredTokens};
+use crate::rules::keys;
+use crate::rules::keys::AuthKeys;
+use crate::rules::oauth::access_token::{self, AccessClaims};
+use crate::rules::oauth::authorize;
+use crate::rules::oauth::client::{AuthMethod, Client, Kind};
+use crate::rules::oauth::error::OAuthError;
+use crate::rules::oauth::form::Form;
+use crate::rules::oauth::grant::MAX_GRANT_SECONDS;
+use crate::rules::oauth::grant::{self, grant_key, GrantRecord, Profile};
+use crate::rules::oauth::refresh::{self, Issued, RefreshToken, Step};
+use crate::rules::platform::Platform;
+use crate::rules::platform::Store;
+use crate::store::revoked::{remember_revoked, revoked_here};
+use crate::web::http::{Reply, RequestInfo, MAX_OAUTH_BODY_BYTES};
+
+fn kv_error() -> Reply {
+    OAuthError { code: "temporarily_unavailable", description: "storage is unavailable; try again".into(), status: 503 }
+        .into_reply()
+        .with_header("retry-after", "2")
+}
+
+fn invalid_grant(why: &str) -> Reply {
+    OAuthError::new("invalid_grant", why).into_reply()
+}
+
+fn form_request(req: &RequestInfo) -> Result<Form, Reply> {
+    if !req.header("content-type").is_some_and(|c| {
+        c.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    }) {
+        return Err(OAuthError::invalid_request("the request must be application/x-www-form-urlencoded").into_reply());
+    }
+    let body = req.body_within(MAX_OAUTH_BODY_BYTES).ok_or_else(|| {
+        OAuthError {
+            code: "invalid_request",
+            description: format!("the request body is larger than {MAX_OAUTH_BODY_BYTES} bytes"),
+            status: 413,
+        }
+        .into_reply()
+    })?;
+    Form::parse(body).map_err(|_| OAuthError::invalid_request("a parameter appears more than once").into_reply())
+}
+
+fn client_keys<'a>(cfg: &'a Config, keys: &'a AuthKeys) -> grant::ClientKeys<'a> {
+    grant::ClientKeys {
+        id: &keys.client_id,
+        secret: &keys.client_secret,
+        configured: &cfg.clients,
+        allow_loopback_http: cfg.local_only,
+    }
+}
+
+/// What the token, revocation and introspection endpoints share: a form body and an
+/// authenticated client.
+fn client_request(req: &RequestInfo, cfg: &Config, keys: &AuthKeys) -> Result<(Form, String, Client), Reply> {
+    let form = form_request(req)?;
+    let (id, client) =
+        grant::authenticate(&form, req.header("authorization"), &client_keys(cfg, keys)).map_err(|e| e.into_reply())?;
+    Ok((form, id, client))
+}
+
+async fn read_json<S: Store, T: serde::de::DeserializeOwned>(kv: &S, key: &str) -> Result<Option<T>, ()> {
+    match kv.get(key).await {
+        // A record that does not parse is treated as absent: it cannot authorize anything.
+        Ok(v) => Ok(v.and_then(|v| serde_json::from_str(&v).ok())),
+        Err(_) => Err(()),
+    }
+}
+
+fn ttl_until(expires: i64, now: i64) -> u64 {
+    expires.saturating_sub(now).max(60) as u64
+}
+
+/// `POST /token`.
+pub async fn token<P: Platform>(
+    req: &RequestInfo,
+    cfg: &Config,
+    secrets: &Secrets<'_>,
+    keys: &AuthKeys,
+    platform: &P,
+) -> Reply {
+    let (form, client_id, client) = match client_request(req, cfg, keys) {
+        Ok(r) => r,
+        Err(reply) => return reply,
+    };
+    let Some(kv) = platform.kv() else { return kv_error() };
+    let cx = Ctx { cfg, secrets, keys, platform, now: req.now_s(), origin: req.origin(), req: Some(req) };
+    req.note(|n| {
+        n.client_id = Some(client_id.clone());
+        n.detail = form.get("grant_type").map(String::from);
+    });
+    match form.get("grant_type") {
+        Some("authorization_code") => redeem(&cx, kv, &form, &client_id, &client).await,
+        Some("refresh_token") if client.refresh => rotate(&cx, kv, &form, &client_id).await,
+        Some("refresh_token") => {
+            OAuthError::new("unauthorized_client", "this client did not register the refresh_token grant").into_reply()
+        }
+        Some(_) => OAuthError::new("unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
+            .into_reply(),
+        None => OAuthError::invalid_request("grant_type is required").into_reply(),
+    }
+}
+
+/// What every step of the lifecycle needs.
+struct Ctx<'a, P> {
+    cfg: &'a Config,
+    secrets: &'a Secrets<'a>,
+    keys: &'a AuthKeys,
+    platform: &'a P,
+    now: i64,
+    origin: String,
+    /// The request, when there is one, for its log line.
+    req: Option<&'a RequestInfo>,
+}
+
+impl<P> Ctx<'_, P> {
+    fn note_user(&self, user: &str) {
+        if let Some(r) = self.req {
+            r.note(|n| n.user = Some(user.to_string()));
+        }
+    }
+}
+
+async fn redeem<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id: &str, client: &Client) -> Reply {
+    let code = match grant::redeem(&cx.keys.code, form, client_id, cx.now) {
+        Ok(c) => c,
+        Err(e) => return e.into_reply(),
+    };
+    cx.note_user(&code.user.id);
+    let key = grant_key(&code.user.id, &code.jti);
+    // The grant record is the code's single-use marker: it exists once the code was redeemed.
+    match read_json::<_, GrantRecord>(kv, &key).await {
+        Ok(None) => {}
+        Ok(Some(existing)) => {
+            // RFC 6749 §10.5: a replayed code revokes what it produced.
+            if existing.revoked.is_none()
+                && revoke_grant(cx, kv, &code.user.id, &code.jti, &existing, "authorization code replayed")
+                    .await
+                    .is_err()
+            {
+                return kv_error();
+            }
+            return invalid_grant("this authorization code was already used; the tokens it produced are revoked");
+        }
+        Err(()) => return kv_error(),
+    }
+    let expires = cx.now + MAX_GRANT_SECONDS;
+    let record = GrantRecord {
+        client_id: client_id.to_string(),
+        client_name: code.client_name.clone(),
+        scope: code.scope.clone(),
+        resource: code.resource.clone(),
+        user: code.user.clone(),
+        created: cx.now,
+        expires,
+        refresh_expires: (cx.now + cx.cfg.refresh_token_ttl).min(expires),
+        discord: code.discord.clone(),
+        revoked: None,
+    };
+    let Ok(value) = serde_json::to_string(&record) else { return kv_error() };
+    if kv.put(&key, &value, Some(ttl_until(expires, cx.now))).await.is_err() {
+        return kv_error();
+    }
+    let refresh = client.refresh.then(|| RefreshToken::first(&code.user.id, &code.jti).encode(&cx.keys.refresh));
+    token_reply(cx, client_id, &record.scope, &record, &code.jti, refresh.as_deref())
+}
+
+async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id: &str) -> Reply {
+    let Some(presented) = form.get("refresh_token") else {
+        return OAuthError::invalid_request("refresh_token is required").into_reply();
+    };
+    let Some(token) = RefreshToken::decode(&cx.keys.refresh, presented) else {
+        return invalid_grant("the refresh token is not valid; log in again");
+    };
+    cx.note_user(&token.user);
+    let record = match read_json::<_, GrantRecord>(kv, &grant_key(&token.user, &token.grant)).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return invalid_grant("the grant behind this refresh token has ended; log in again"),
+        Err(()) => return kv_error(),
+    };
+    if record.client_id != client_id {
+        return invalid_grant("the refresh token was issued to another client");
+    }
+    match revoked(kv, &token.grant, &record).await {
+        Ok(false) if record.active(cx.now) => {}
+        Ok(_) => return invalid_grant("the grant behind this refresh token was revoked or has ended; log in again"),
+        Err(()) => return kv_error(),
+    }
+    if !cx.cfg.admits_on_refresh(&record.user.id) {
+        if revoke_grant(cx, kv, &token.user, &token.grant, &record, "no longer admitted by the access policy")
+            .await
+            .is_err()
+        {
+            return kv_error();
+        }
+        return invalid_grant("this Discord account is no longer allowed to use this server");
+    }
+    let own = match token.record_key() {
+        None => Some(Issued { at: record.created, scope: record.scope.clone(), expires: record.refresh_expires }),
+        Some(k) => match read_json::<_, Issued>(kv, &k).await {
+            Ok(r) => r,
+            Err(()) => return kv_error(),
+        },
+    };
+    let Some(own) = own else { return invalid_grant("the refresh token is not valid; log in again") };
+    if own.expires <= cx.now {
+        return invalid_grant("the refresh token has expired; log in again");
+    }
+    let scope = match refresh::narrow(&own.scope, form.get("scope")) {
+        Ok(s) => s,
+        Err(e) => return e.into_reply(),
+    };
+    if form.get("resource").is_some_and(|r| {
+        authorize::canonical_resource(&cx.origin, Some(r)).as_deref() != Some(record.resource.as_str())
+    }) {
+        return OAuthError::new("invalid_target", "resource differs from the one granted").into_reply();
+    }
+    let next = token.successor();
+    let successor = match read_json::<_, Issued>(kv, &token.successor_key()).await {
+        Ok(s) => s,
+        Err(()) => return kv_error(),
+    };
+    let window = cx.cfg.refresh_reuse_window;
+    let issued_scope = match (refresh::step(successor.as_ref(), cx.now, window), successor) {
+        (Step::Rotate, _) => {
+            // RFC 6749 §6: the new refresh token has the scope of the one presented; a
+            // narrower `scope` narrows only the access token.
+            let issued = Issued {
+                at: cx.now,
+                scope: own.scope.clone(),
+                expires: (cx.now + cx.cfg.refresh_token_ttl).min(record.expires),
+            };
+            let Ok(value) = serde_json::to_string(&issued) else { return kv_error() };
+            if kv.put(&token.successor_key(), &value, Some(ttl_until(issued.expires, cx.now))).await.is_err() {
+                return kv_error();
+            }
+            issued.scope
+        }
+        (Step::RetryIfSuccessorUnused, Some(s)) => match kv.get(&next.successor_key()).await {
+            Ok(None) => s.scope,
+            Ok(Some(_)) if refresh::stale_or_reuse(&s, cx.now, window) == Step::Stale => return stale(),
+            Ok(Some(_)) => return reuse(cx, kv, &token, &record).await,
+            Err(_) => return kv_error(),
+        },
+        (Step::Stale, _) => return stale(),
+        _ => return reuse(cx, kv, &token, &record).await,
+    };
+    let access_scope = refresh::narrow(&issued_scope, Some(&scope)).unwrap_or(issued_scope.clone());
+    token_reply(cx, client_id, &access_scope, &record, &token.grant, Some(&next.encode(&cx.keys.refresh)))
+}
+
+/// A superseded refresh token within the reuse window: refused, and the grant lives on (another
+/// process of the same client holds the newer one).
+fn stale() -> Reply {
+    invalid_grant("this refresh token was replaced by a newer one; use the newest refresh token, or log in again")
+}
+
+/// RFC 9700 §4.14: a refresh token used again after its successor took over means one of the
+/// two holders is not the client; the whole grant ends.
+async fn reuse<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, token: &RefreshToken, record: &GrantRecord) -> Reply {
+    if revoke_grant(cx, kv, &token.user, &token.grant, record, "refresh token reused").await.is_err() {
+        return kv_error();
+    }
+    invalid_grant("this refresh token was already used, so the login was revoked for safety; log in again")
+}
+
+fn token_reply<P>(
+    cx: &Ctx<'_, P>,
+    client_id: &str,
+    scope: &str,
+    record: &GrantRecord,
+    grant: &str,
+    refresh: Option<&str>,
+) -> Reply {
+    let Some(jti) = keys::random_token::<16>() else {
+        return OAuthError::new("server_error", "no randomness available").into_reply();
+    };
+    let claims = AccessClaims {
+        iss: cx.origin.clone(),
+        aud: record.resource.clone(),
+        sub: record.user.id.clone(),
+        client_id: client_id.to_string(),
+        scope: scope.to_string(),
+        jti,
+        gid: grant.to_string(),
+        discord: visible_profile(&record.user, scope),
+    };
+    let ttl = cx.cfg.access_token_ttl;
+    let Some(access) = access_token::issue(&cx.keys.access, claims, cx.now, ttl) else {
+        return OAuthError::new("server_error", "could not sign the access token").into_reply();
+    };
+    let mut body = json!({ "access_token": access, "token_type": "Bearer", "expires_in": ttl, "scope": scope });
+    if let Some(r) = refresh {
+        body["refresh_token"] = json!(r);
+    }
+    Reply::json(200, &body)
+        .with_header("cache-control", "no-store")
+        .with_header("pragma", "no-cache")
+        .with_header("access-control-allow-origin", "*")
+}
+
+/// What a token may reveal after its scope was narrowed.
+fn visible_profile(p: &Profile, scope: &str) -> Profile {
+    let has = |s: &str| scope.split(' ').any(|w| w == s);
+    Profile {
+        id: p.id.clone(),
+        username: if has("profile") { p.username.clone() } else { String::new() },
+        global_name: p.global_name.clone().filter(|_| has("profile")),
+        avatar_url: p.avatar_url.clone().filter(|_| has("profile")),
+        email: p.email.clone().filter(|_| has("email")),
+    }
+}
+
+/// The Discord tokens behind a grant: the refreshed ones if a tool refreshed them, else the
+/// ones from login. `None` when the person must reconnect.
+pub async fn discord_tokens<S: Store>(
+    kv: &S,
+    keys: &AuthKeys,
+    grant: &str,
+    record: &GrantRecord,
+) -> Result<Option<StoredTokens>, ()> {
+    let state = read_json::<_, DiscordState>(kv, &discord_key(grant)).await?;
+    let sealed = match &state {
+        Some(DiscordState { reconnect: Some(_), .. }) => return Ok(None),
+        Some(DiscordState { tokens: Some(t), .. }) => Some(t),
+        _ => record.discord.as_ref(),
+    };
+    Ok(sealed.and_then(|s| StoredTokens::open(&keys.discord, s, grant)))
+}
+
+/// `discord:<grant>`: Discord tokens refreshed since login, or the mark that Discord refused
+/// them (the person must reconnect; nothing retries until then).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct DiscordState {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconnect: Option<i64>,
+}
+
+pub fn discord_key(grant: &str) -> String {
+    format!("discord:{grant}")
+}
+
+pub fn guilds_key(grant: &str) -> String {
+    format!("guilds:{grant}")
+}
+
+/// `revoked:<grant>`: written by every revocation, never by a redemption, so a replayed code
+/// redeemed at an edge location that has not yet seen the tombstone cannot bring the grant
+/// back: refresh and introspection read it.
+pub fn revoked_key(grant: &str) -> String {
+    format!("revoked:{grant}")
+}
+
+/// Whether the grant was revoked, by its tombstone or its separate mark.
+async fn revoked<S: Store>(kv: &S, grant: &str, record: &GrantRecord) -> Result<bool, ()> {
+    if record.revoked.is_some() {
+        return Ok(true);
+    }
+    kv.get(&revoked_key(grant)).await.map(|v| v.is_some()).map_err(|_| ())
+}
+
+/// Ends a grant: a tombstone replaces its record (so its refresh tokens, and a replay of its
+/// code, find it revoked), its refreshed Discord tokens and cache go, this isolate stops its
+/// access tokens at once, and Discord is told to revoke the authorization behind it. Only the
+/// tombstone's write is essential; the rest is best effort and says so in the docs.
+async fn revoke_grant<P: Platform>(
+    cx: &Ctx<'_, P>,
+    kv: &P::Kv,
+    user: &str,
+    grant: &str,
+    record: &GrantRecord,
+    reason: &str,
+) -> Result<(), ()> {
+    let upstream = discord_tokens(kv, cx.keys, grant, record).await.ok().flatten();
+    let tombstone = serde_json::to_string(&record.revoke(cx.now, reason)).map_err(|_| ())?;
+    let ttl = Some(ttl_until(record.expires, cx.now));
+    kv.put(&revoked_key(grant), reason, ttl).await.map_err(|_| ())?;
+    // The tombstone drops the sealed Discord tokens; the mark above is what refresh relies on.
+    let _ = kv.put(&grant_key(user, grant), &tombstone, ttl).await;
+    remember_revoked(grant, cx.now + cx.cfg.access_token_ttl + access_token::LEEWAY_SECONDS, cx.now);
+    let _ = kv.delete(&discord_key(grant)).await;
+    let _ = kv.delete(&guilds_key(grant)).await;
+    if let Some(t) = upstream {
+        let _ = cx.platform.fetch(discord::revoke_request(&cx.cfg.discord, cx.secrets, &t)).await;
+    }
+    Ok(())
+}
+
+/// Which grant a presented token belongs to, if this server issued it and it is still
+/// well-formed: `(user, grant, client_id when the token names one)`.
+fn locate(keys: &AuthKeys, origin: &str, token: &str, now: i64) -> Option<(String, String, Option<AccessClaims>)> {
+    if RefreshToken::looks_like(token) {
+        let t = RefreshToken::decode(&keys.refresh, token)?;
+        return Some((t.user, t.grant, None));
+    }
+    let claims = access_token::verify(&keys.access, token, origin, &format!("{origin}/mcp"), now).ok()?;
+    Some((claims.sub.clone(), claims.gid.clone(), Some(claims)))
+}
+
+/// `POST /revoke` (RFC 7009). Either token ends the whole grant: an access token cannot be
+/// revoked alone without a KV read on every MCP request, and a client that revokes is
+/// logging out. Unknown and malformed tokens answer `200` and change nothing (§2.2). So does
+/// another client's token: §2.1 has the server refuse it, but an error would confirm to the
+/// caller that a token it should not hold is live, so it is treated as invalid instead.
+pub async fn revoke<P: Platform>(
+    req: &RequestInfo,
+    cfg: &Config,
+    secrets: &Secrets<'_>,
+    keys: &AuthKeys,
+    platform: &P,
+) -> Reply {
+    let (form, client_id, _) = match client_request(req, cfg, keys) {
+        Ok(r) => r,
+        Err(reply) => return reply,
+    };
+    let Some(token) = form.get("token") else {
+        return OAuthError::invalid_request("token is required").into_reply();
+    };
+    let done =
+        || Reply::empty(200).with_header("cache-control", "no-store").with_header("access-control-allow-origin", "*");
+    let now = req.now_s();
+    let origin = req.origin();
+    let Some((user, grant, _)) = locate(keys, &origin, token, now) else { return done() };
+    let Some(kv) = platform.kv() else { return kv_error() };
+    let record = match read_json::<_, GrantRecord>(kv, &grant_key(&user, &grant)).await {
+        Ok(Some(r)) if r.client_id == client_id && r.revoked.is_none() => r,
+        Ok(_) => return done(),
+        Err(()) => return kv_error(),
+    };
+    let cx = Ctx { cfg, secrets, keys, platform, now, origin, req: Some(req) };
+    match revoke_grant(&cx, kv, &user, &grant, &record, "revoked by the client").await {
+        Ok(()) => done(),
+        Err(()) => kv_error(),
+    }
+}
+
+/// `POST /introspect` (RFC 7662), for clients that hold credentials: a client learns about its
+/// own tokens; a configured client marked `introspection: true` (a resource server) about
+/// any. Everything else is `{"active": false}`.
+pub async fn introspect<P: Platform>(req: &RequestInfo, cfg: &Config, keys: &AuthKeys, platform: &P) -> Reply {
+    let (form, client_id, client) = match client_request(req, cfg, keys) {
+        Ok(r) => r,
+        Err(reply) => return reply,
+    };
+    let confidential = match &client.kind {
+        Kind::Configured { secret_sha256, .. } => secret_sha256.is_some(),
+        _ => client.auth_method != AuthMethod::None,
+    };
+    if !confidential {
+        return OAuthError {
+            code: "invalid_client",
+            description: "introspection needs client credentials (a client secret)".into(),
+            status: 401,
+        }
+        .into_reply();
+    }
+    let any = matches!(client.kind, Kind::Configured { introspect_any: true, .. });
+    let Some(token) = form.get("token") else {
+        return OAuthError::invalid_request("token is required").into_reply();
+    };
+    let inactive = || Reply::json(200, &json!({ "active": false })).with_header("cache-control", "no-store");
+    let now = req.now_s();
+    let origin = req.origin();
+    let Some((user, grant, claims)) = locate(keys, &origin, token, now) else { return inactive() };
+    let Some(kv) = platform.kv() else { return kv_error() };
+    let record = match read_json::<_, GrantRecord>(kv, &grant_key(&user, &grant)).await {
+        Ok(Some(r)) if r.active(now) && (any || r.client_id == client_id) => r,
+        Ok(_) => return inactive(),
+        Err(()) => return kv_error(),
+    };
+    match revoked(kv, &grant, &record).await {
+        Ok(false) => {}
+        Ok(true) => return inactive(),
+        Err(()) => return kv_error(),
+    }
+    let (scope, iat, exp, kind) = match claims {
+        Some(c) => {
+            if revoked_here(&grant, now) {
+                return inactive();
+            }
+            let (iat, exp) = access_token::times(&keys.access, token).unwrap_or((now, now));
+            (c.scope, iat, exp, Some("Bearer"))
+        }
+        None => {
+            let Some(t) = RefreshToken::decode(&keys.refresh, token) else { return inactive() };
+            let own = match t.record_key() {
+                None => {
+                    Some(Issued { at: record.created, scope: record.scope.clone(), expires: record.refresh_expires })
+                }
+                Some(k) => match read_json::<_, Issued>(kv, &k).await {
+                    Ok(r) => r,
+                    Err(()) => return kv_error(),
+                },
+            };
+            let used = match kv.get(&t.successor_key()).await {
+                Ok(v) => v.is_some(),
+                Err(_) => return kv_error(),
+            };
+            match own {
+                // RFC 6749 §7.1 names no type for refresh tokens: `token_type` is left out.
+                Some(o) if !used && o.expires > now => (o.scope, o.at, o.expires, None),
+                _ => return inactive(),
+            }
+        }
+    };
+    let mut body = json!({
+        "active": true,
+        "scope": scope,
+        "client_id": record.client_id,
+        "sub": record.user.id,
+        "aud": record.resource,
+        "iss": origin,
+        "exp": exp,
+        "iat": iat,
+    });
+    if let Some(kind) = kind {
+        body["token_type"] = json!(kind);
+    }
+    Reply::json(200, &body).with_header("cache-control", "no-store")
+}
+
+/// An active grant as the connected apps page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connected {
+    pub grant: String,
+    pub client_id: String,
+    pub client_name: Option<String>,
+    pub scope: String,
+    pub created: i64,
+    /// When the newest refresh token was issued; `None` if never refreshed.
+    pub refreshed: Option<i64>,
+    pub expires: i64,
+}
+
+/// Most grants one person's page lists, and most pages of refresh records read per grant.
+pub const MAX_CONNECTED: usize = 50;
+const MAX_GENERATION_PAGES: usize = 3;
+
+/// `user`'s active grants, newest first. Read only from keys under `grant:<user>:`, so no
+/// other person's grant can appear. KV: 1 list, then per grant 1 read, 1 list (or more for
+/// a grant refreshed over a thousand times) and 1 read if it was ever refreshed.
+pub async fn connected<S: Store>(kv: &S, user: &str, now: i64) -> Result<Vec<Connected>, ()> {
+    let prefix = grant_key(user, "");
+    let (keys, _) = kv.list(&prefix, None).await.map_err(|_| ())?;
+    let mut out = Vec::new();
+    for key in keys {
+        let Some(grant) = key.strip_prefix(&prefix) else { continue };
+        let Some(record) = read_json::<_, GrantRecord>(kv, &key).await? else { continue };
+        if !record.active(now) {
+            continue;
+        }
+        let refreshed = match newest_generation(kv, grant).await? {
+            Some(n) => read_json::<_, Issued>(kv, &refresh::record_key(grant, n)).await?.map(|i| i.at),
+            None => None,
+        };
+        out.push(Connected {
+            grant: grant.to_string(),
+            client_id: record.client_id,
+            client_name: record.client_name,
+            scope: record.scope,
+            created: record.created,
+            refreshed,
+            expires: record.expires,
+        });
+    }
+    out.sort_by_key(|c| std::cmp::Reverse(c.created));
+    out.truncate(MAX_CONNECTED);
+    Ok(out)
+}
+
+/// The highest generation with a record under `rt:<grant>:` (keys sort as text, not numbers).
+async fn newest_generation<S: Store>(kv: &S, grant: &str) -> Result<Option<u32>, ()> {
+    let prefix = format!("rt:{grant}:");
+    let mut newest = None;
+    let mut cursor = None;
+    for _ in 0..MAX_GENERATION_PAGES {
+        let (keys, next) = kv.list(&prefix, cursor.as_deref()).await.map_err(|_| ())?;
+        let page = keys.iter().filter_map(|k| k.strip_prefix(&prefix)?.parse::<u32>().ok()).max();
+        newest = newest.max(page);
+        match next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    Ok(newest)
+}
+
+/// Ends one of `user`'s own grants at their request: its tokens, and the Discord
+/// authorization behind it. `Ok(Some(client_id))`: ended; `Ok(None)`: no such active grant
+/// (already ended).
+pub async fn disconnect<P: Platform>(
+    cfg: &Config,
+    secrets: &Secrets<'_>,
+    keys: &AuthKeys,
+    platform: &P,
+    now: i64,
+    user: &str,
+    grant: &str,
+) -> Result<Option<String>, ()> {
+    let kv = platform.kv().ok_or(())?;
+    let Some(record) = read_json::<_, GrantRecord>(kv, &grant_key(user, grant)).await? else { return Ok(None) };
+    if !record.active(now) {
+        return Ok(None);
+    }
+    let cx = Ctx { cfg, secrets, keys, platform, now, origin: String::new(), req: None };
+    revoke_grant(&cx, kv, user, grant, &record, "revoked on the connected apps page").await?;
+    Ok(Some(record.client_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::oauth::authorize::{client_hash, Pending};
+    use crate::rules::oauth::grant::Code;
+    use crate::rules::platform::block_on;
+    use crate::store::Ops;
+    use crate::testing::{config as cfg, Fake};
+    use crate::web::http::Body;
+    use serde_json::Value;
+
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    const ORIGIN: &str = "https://mcp.example";
+
+    fn post(fake: &Fake, path: &str, body: &str, now: i64) -> (u16, Value) {
+        let cfg = cfg();
+        let secrets = cfg.secrets().unwrap();
+        let keys = secrets.auth_keys();
+        let url = url::Url::parse(ORIGIN).unwrap().join(path).unwrap();
+        let req =
+            RequestInfo::new("POST", url, vec![("content-type".into(), "application/x-www-form-urlencoded".into())])
+                .with_body(Body::Bytes(body.as_bytes().to_vec()))
+                .with_now(now as u64 * 1000);
+        let reply = block_on(async {
+            match path {
+                "/token" => token(&req, &cfg, &secrets, &keys, fake).await,
+                _ => revoke(&req, &cfg, &secrets, &keys, fake).await,
+            }
+        });
+        (reply.status, serde_json::from_str(&reply.body).unwrap_or(Value::Null))
+    }
+
+    /// A registered public client and a code for it, as `/redirect` would issue.
+    fn client_and_code(now: i64) -> (String, String) {
+        let cfg = cfg();
+        let keys = cfg.secrets().unwrap().auth_keys();
+        let c = crate::rules::oauth::client::register(
+            &serde_json::json!({"redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "none", "grant_types": ["authorization_code", "refresh_token"]}),
+            now,
+        )
+        .unwrap();
+        let id = crate::rules::oauth::client::client_id(&keys.client_id, &c).unwrap();
+        let p = Pending {
+            client: client_hash(&id),
+            redirect_uri: "http://127.0.0.1/cb".into(),
+            challenge: CHALLENGE.into(),
+            state: None,
+            scope: "mcp profile".into(),
+            resource: format!("{ORIGIN}/mcp"),
+            expires: now + 600,
+            nonce: "n".into(),
+            client_name: None,
+        };
+        let user = Profile { id: "42".into(), username: "n".into(), global_name: None, avatar_url: None, email: None };
+        let mut code = Code::new(&p, user, now, "AAAAAAAAAAAAAAAAAAAAAA".into());
+        let stored =
+            StoredTokens { access_token: "d-at".into(), refresh_token: Some("d-rt".into()), expires_at: now + 600 };
+        code.discord = stored.seal(&keys.discord, &code.jti);
+        (id, code.seal(&keys.code).unwrap())
+    }
+
+    fn enc(s: &str) -> String {
+        url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    }
+
+    /// A client id and the token request that redeems a fresh code for it.
+    fn redemption(now: i64) -> (String, String) {
+        let (id, code) = client_and_code(now);
+        let body = format!(
+            "grant_type=authorization_code&client_id={}&code={}&code_verifier={VERIFIER}",
+            enc(&id),
+            enc(&code)
+        );
+        (id, body)
+    }
+
+    #[test]
+    fn connected_apps_list_and_disconnect_only_the_persons_own_grants() {
+        let fake = Fake::default();
+        let now = 1_785_240_000;
+        let (_, body) = redemption(now);
+        let (status, first) = post(&fake, "/token", &body, now);
+        assert_eq!(status, 200);
+        let refresh = first["refresh_token"].as_str().unwrap().to_string();
+        let rotate =
+            format!("grant_type=refresh_token&client_id={}&refresh_token={}", enc(&first_client(&body)), enc(&refresh));
+        assert_eq!(post(&fake, "/token", &rotate, now + 100).0, 200);
+        // Someone else's grant under another user id must never be listed or revoked.
+        let other = GrantRecord { user: Profile { id: "7".into(), ..record_user() }, ..stored_grant(&fake) };
+        block_on(fake.kv.put(&grant_key("7", "BBBBBBBBBBBBBBBBBBBBBB"), &serde_json::to_string(&other).unwrap(), None))
+            .unwrap();
+        fake.kv.take_ops();
+
+        let list = block_on(connected(&fake.kv, "42", now + 200)).unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(
+            (list[0].grant.as_str(), list[0].created, list[0].refreshed),
+            ("AAAAAAAAAAAAAAAAAAAAAA", now, Some(now + 100))
+        );
+        assert_eq!(list[0].scope, "mcp profile");
+        assert_eq!(
+            fake.kv.take_ops(),
+            Ops { reads: 2, writes: 0, deletes: 0, lists: 2 },
+            "listing one refreshed grant"
+        );
+
+        let cfg = cfg();
+        let secrets = cfg.secrets().unwrap();
+        let keys = secrets.auth_keys();
+        let end = |user: &str, grant: &str| block_on(disconnect(&cfg, &secrets, &keys, &fake, now + 300, user, grant));
+        assert_eq!(end("42", "BBBBBBBBBBBBBBBBBBBBBB"), Ok(None), "another person's grant is not reachable");
+        fake.answers.borrow_mut().push((200, ""));
+        let ended = end("42", "AAAAAAAAAAAAAAAAAAAAAA").unwrap();
+        assert!(ended.is_some_and(|c| c.starts_with("mcpc1.")), "the client whose consent the page then forgets");
+        assert!(fake.sent.borrow().iter().any(|u| u.ends_with("/api/oauth2/token/revoke")), "Discord is told");
+        assert_eq!(end("42", "AAAAAAAAAAAAAAAAAAAAAA"), Ok(None), "already ended");
+        assert!(block_on(connected(&fake.kv, "42", now + 400)).unwrap().is_empty());
+        assert_eq!(post(&fake, "/token", &rotate, now + 500).1["error"], "invalid_grant", "its refresh token is dead");
+        assert_eq!(block_on(connected(&fake.kv, "7", now + 400)).unwrap().len(), 1);
+    }
+
+    fn first_client(body: &str) -> String {
+        let form = Form::parse(body.as_bytes()).unwrap();
+        form.get("client_id").unwrap().to_string()
+    }
+
+    fn record_user() -> Profile {
+        Profile { id: "42".into(), username: "n".into(), global_name: None, avatar_url: None, email: None }
+    }
+
+    fn stored_grant(fake: &Fake) -> GrantRecord {
+        let v = fake.kv.entries.borrow()[&grant_key("42", "AAAAAAAAAAAAAAAAAAAAAA")].0.clone();
+        serde_json::from_str(&v).unwrap()
+    }
+
+    #[test]
+    fn redeem_rotate_retry_reuse_replay() {
+        let fake = Fake::default();
+        let now = 1_785_240_000;
+        let (id, redeem) = redemption(now);
+        let ops = |reads, writes, deletes| Ops { reads, writes, deletes, lists: 0 };
+        let (status, first) = post(&fake, "/token", &redeem, now);
+        assert_eq!(status, 200, "{first}");
+        assert_eq!(fake.kv.entries.borrow().len(), 1, "one write per login: the grant");
+        assert_eq!(fake.kv.take_ops(), ops(1, 1, 0), "redeeming a code");
+        let rt0 = first["refresh_token"].as_str().unwrap().to_string();
+        let refresh = |rt: &str, at: i64| {
+            post(
+                &fake,
+                "/token",
+                &format!("grant_type=refresh_token&client_id={}&refresh_token={}", enc(&id), enc(rt)),
+                at,
+            )
+        };
+        let (_, a) = refresh(&rt0, now + 1);
+        let rt1 = a["refresh_token"].as_str().unwrap().to_string();
+        assert_eq!(fake.kv.take_ops(), ops(3, 1, 0), "refreshing generation 0");
+        assert_eq!(refresh(&rt0, now + 1 + refresh::GRACE_SECONDS).1["refresh_token"], rt1.as_str(), "grace");
+        assert_eq!(fake.kv.take_ops(), ops(4, 0, 0), "a retry of generation 0 writes nothing");
+        let (_, b) = refresh(&rt1, now + 20);
+        let rt2 = b["refresh_token"].as_str().unwrap().to_string();
+        assert_eq!(fake.kv.take_ops(), ops(4, 1, 0), "refreshing generation 1");
+        assert_eq!(refresh(&rt1, now + 21).1["refresh_token"], rt2.as_str());
+        assert_eq!(fake.kv.take_ops(), ops(5, 0, 0), "a retry of generation 1 writes nothing");
+        assert_eq!(fake.kv.entries.borrow().len(), 3, "grant and one record per successor");
+        assert!(!fake.kv.entries.borrow().contains_key(&revoked_key("AAAAAAAAAAAAAAAAAAAAAA")));
+
+        // rt0 again within the reuse window (another process still holding it): refused, and
+        // the grant lives on: nothing sent to Discord, nothing written, rt2 still rotates.
+        let (status, stale) = refresh(&rt0, now + 22);
+        assert_eq!((status, stale["error"].as_str()), (400, Some("invalid_grant")));
+        assert!(stale["error_description"].as_str().unwrap().contains("replaced by a newer one"));
+        assert!(fake.sent.borrow().is_empty(), "no revocation");
+        assert_eq!(fake.kv.take_ops().writes, 0);
+        let (_, c) = refresh(&rt2, now + 23);
+        let rt3 = c["refresh_token"].as_str().unwrap().to_string();
+        assert!(!revoked_here("AAAAAAAAAAAAAAAAAAAAAA", now + 23));
+
+        // rt0 again beyond the window (its successor was issued at now + 1): reuse. The grant
+        // ends, Discord is told, rt3 stops.
+        let late = now + 1 + refresh::DEFAULT_REUSE_WINDOW_SECONDS + 1;
+        let (status, reuse) = refresh(&rt0, late);
+        assert_eq!((status, reuse["error"].as_str()), (400, Some("invalid_grant")));
+        assert_eq!(fake.sent.borrow().as_slice(), ["https://discord.com/api/oauth2/token/revoke"], "(answered or not)");
+        assert_eq!(refresh(&rt3, late + 1).1["error"], "invalid_grant");
+        assert!(revoked_here("AAAAAAAAAAAAAAAAAAAAAA", late + 1));
+
+        // The code again (still fresh): already used, its grant exists and is revoked; nothing more is sent.
+        let (status, replay) = post(&fake, "/token", &redeem, now + 24);
+        assert_eq!(status, 400);
+        assert!(replay["error_description"].as_str().unwrap().contains("already used"));
+        assert_eq!(fake.sent.borrow().len(), 1);
+    }
+
+    #[test]
+    fn revocation_answers_200_for_anything_and_ends_only_own_grants() {
+        let fake = Fake::default();
+        let now = 1_785_240_000;
+        let (id, redeem) = redemption(now);
+        let rt = post(&fake, "/token", &redeem, now).1["refresh_token"].as_str().unwrap().to_string();
+        assert_eq!(post(&fake, "/revoke", &format!("client_id={}&token=junk", enc(&id)), now).0, 200);
+        assert!(fake.sent.borrow().is_empty());
+        assert_eq!(post(&fake, "/revoke", "token=junk", now).0, 401, "client authentication first");
+        fake.kv.take_ops();
+        assert_eq!(post(&fake, "/revoke", &format!("client_id={}&token={}", enc(&id), enc(&rt)), now).0, 200);
+        assert_eq!(fake.sent.borrow().len(), 1, "Discord revoke");
+        assert_eq!(fake.kv.take_ops(), Ops { reads: 2, writes: 2, deletes: 2, lists: 0 }, "a revocation");
+        let record = fake.kv.entries.borrow().values().next().unwrap().0.clone();
+        let g: GrantRecord = serde_json::from_str(&record).unwrap();
+        assert_eq!(g.revoked.unwrap().reason, "revoked by the client");
+        assert_eq!(g.discord, None);
+    }
+
+    #[test]
+    fn a_code_replayed_where_the_revocation_is_not_yet_visible_cannot_revive_the_grant() {
+        let now = 1_785_240_000;
+        let (id, redeem) = redemption(now);
+        let here = Fake::default();
+        let rt = post(&here, "/token", &redeem, now).1["refresh_token"].as_str().unwrap().to_string();
+        assert_eq!(post(&here, "/revoke", &format!("client_id={}&token={}", enc(&id), enc(&rt)), now + 1).0, 200);
+        // Another location, whose KV has seen neither the grant nor its revocation, redeems the
+        // same code; KV then converges with that active record written last.
+        let there = Fake::default();
+        let (status, revived) = post(&there, "/token", &redeem, now + 2);
+        assert_eq!(status, 200);
+        let key = grant_key("42", "AAAAAAAAAAAAAAAAAAAAAA");
+        let active = there.kv.entries.borrow()[&key].clone();
+        here.kv.entries.borrow_mut().insert(key, active);
+        let rt2 = revived["refresh_token"].as_str().unwrap();
+        let again = post(
+            &here,
+            "/token",
+            &format!("grant_type=refresh_token&client_id={}&refresh_token={}", enc(&id), enc(rt2)),
+            now + 3,
+        );
+        assert_eq!(again.1["error"], "invalid_grant", "the revocation mark outlives the overwrite");
+    }
+}
