@@ -7,7 +7,6 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use mcp_oauth_worker::rules::mcp::server;
 use mcp_oauth_worker::rules::mcp::tool::{Args, Call, Hints, Output, Registry, Tool, ToolError};
 use mcp_oauth_worker::web::http::{Body, RequestInfo};
 use mcp_oauth_worker::web::mcp::{self, Endpoint};
@@ -98,7 +97,7 @@ fn synthetic(n: usize) -> Vec<&'static Tool> {
 
 fn main() {
     let budget = Duration::from_millis(std::env::var("SCALE_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(600));
-    let builtin = server::builtin();
+    let builtin = mcp_oauth_worker::tools::registry();
 
     println!("tools/call echo by argument size (native, whole MCP transport; reference: serde_json parse of the body + write of the same result)");
     println!("| message | request bytes | response bytes | ours µs | reference µs | × reference | ours ns/byte |");

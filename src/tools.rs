@@ -3,8 +3,20 @@
 
 use serde_json::json;
 
-use crate::rules::mcp::tool::{Args, Call, Hints, Output, Tool, ToolError};
+use crate::rules::mcp::tool::{Args, Call, Hints, Output, Registry, Tool, ToolError};
 use crate::rules::mcp::version::SUPPORTED;
+
+/// Every tool this build offers, with the resources and prompts beside them (and, in the
+/// conformance build, the suite's fixtures); built once per isolate.
+pub fn registry() -> &'static Registry {
+    static REGISTRY: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        #[cfg(not(feature = "conformance"))]
+        return Registry::new(TOOLS.iter()).with_catalogue(&catalogue::Builtin);
+        #[cfg(feature = "conformance")]
+        return Registry::new(TOOLS.iter().chain(conformance::TOOLS.iter())).with_catalogue(&conformance::Fixtures);
+    })
+}
 
 /// Every tool, in the order `tools/list` returns them.
 pub const TOOLS: &[Tool] = &[ECHO, ADD, GET_TIME, SERVER_INFO, HELLO, WHOAMI, GUILDS];

@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
         session_key: Some(&session),
         local_only: false,
         upstream: None,
-        tools: mcp_oauth_worker::rules::mcp::server::builtin(),
+        tools: mcp_oauth_worker::tools::registry(),
     };
     let url = url::Url::parse("http://127.0.0.1:8787/mcp").expect("constant URL");
     let headers = vec![

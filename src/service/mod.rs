@@ -17,7 +17,7 @@ use crate::web::error::AppError;
 use crate::web::http::{Reply, RequestInfo};
 use crate::web::mcp::{self, Endpoint};
 use crate::web::pages;
-use crate::web::tokens;
+use crate::web::{revoke, token};
 
 pub async fn handle<P: Platform>(req: &RequestInfo, cfg: &Config, platform: &P) -> Reply {
     let mcp_message = is_mcp_path(req.url.path()) && matches!(req.method.as_str(), "POST" | "OPTIONS");
@@ -104,13 +104,13 @@ async fn dispatch<P: Platform>(route: Route, req: &RequestInfo, cfg: &Config, pl
         }
         Route::Token => {
             let secrets = cfg.secrets()?;
-            tokens::token(req, cfg, &secrets, cfg.auth_keys()?, platform).await
+            token::token(req, cfg, &secrets, cfg.auth_keys()?, platform).await
         }
         Route::Revoke => {
             let secrets = cfg.secrets()?;
-            tokens::revoke(req, cfg, &secrets, cfg.auth_keys()?, platform).await
+            revoke::revoke(req, cfg, &secrets, cfg.auth_keys()?, platform).await
         }
-        Route::Introspect => tokens::introspect(req, cfg, cfg.auth_keys()?, platform).await,
+        Route::Introspect => revoke::introspect(req, cfg, cfg.auth_keys()?, platform).await,
         Route::Apps => {
             cfg.secrets()?;
             apps::show(req, cfg.auth_keys()?, platform).await
@@ -198,7 +198,7 @@ fn endpoint<'a>(cfg: &'a Config, caller: Option<&'a Caller>) -> Endpoint<'a> {
         session_key,
         local_only: cfg.local_only,
         upstream: None,
-        tools: crate::rules::mcp::server::builtin(),
+        tools: crate::tools::registry(),
     }
 }
 

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 use crate::rules::platform::{check_key, storage_ttl, Store, StoreError, LIST_PAGE};
 
+pub mod grants;
+pub mod keys;
 pub mod revoked;
 
 /// An in-memory store for native tests. TTLs are recorded, not enforced; every operation is

@@ -4,7 +4,8 @@
 
 use serde_json::{json, Value};
 
-use crate::rules::mcp::tool::Tool;
+use crate::rules::mcp::tool::{Catalogue, PromptError, Tool};
+use crate::rules::mcp::version::Version;
 
 /// Clients the connection guide knows, as (id, display name, instructions with `{url}`).
 pub const CLIENTS: &[(&str, &str, &str)] = &[
@@ -141,13 +142,6 @@ pub fn prompts() -> Vec<Value> {
     ]
 }
 
-/// Outcome of `prompts/get`.
-pub enum PromptError {
-    UnknownPrompt,
-    MissingArgument(&'static str),
-    BadArgument(String),
-}
-
 pub fn get_prompt(name: &str, args: &serde_json::Map<String, Value>, tools: &[&Tool]) -> Result<Value, PromptError> {
     match name {
         "tool_guide" => {
@@ -189,6 +183,44 @@ pub fn complete(ref_type: &str, ref_name: &str, argument: &str, prefix: &str, to
         _ => return None,
     };
     Some(candidates.into_iter().filter(|c| c.starts_with(prefix)).map(String::from).collect())
+}
+
+/// The resources and prompts this server offers, as the MCP server's [`Catalogue`].
+pub struct Builtin;
+
+impl Catalogue for Builtin {
+    fn resources(&self) -> Vec<Value> {
+        resources()
+    }
+    fn templates(&self) -> Vec<Value> {
+        templates()
+    }
+    fn read(&self, uri: &str, origin: &str, tools: &[&Tool]) -> Option<Value> {
+        read(uri, origin, tools)
+    }
+    fn prompts(&self) -> Vec<Value> {
+        prompts()
+    }
+    fn get_prompt(
+        &self,
+        name: &str,
+        args: &serde_json::Map<String, Value>,
+        _params: &serde_json::Map<String, Value>,
+        _version: Version,
+        tools: &[&Tool],
+    ) -> Result<Value, PromptError> {
+        get_prompt(name, args, tools)
+    }
+    fn complete(
+        &self,
+        ref_type: &str,
+        ref_name: &str,
+        argument: &str,
+        prefix: &str,
+        tools: &[&Tool],
+    ) -> Option<Vec<String>> {
+        complete(ref_type, ref_name, argument, prefix, tools)
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::rules::mcp::tool::{elicit, list_roots, sample, Args, Call, Hints, LogLevel, Output, Tool, ToolError};
+use crate::rules::mcp::tool::{
+    elicit, list_roots, sample, Args, Call, Catalogue, Hints, LogLevel, Output, PromptError, Tool, ToolError,
+};
 use crate::rules::mcp::version::Version;
 
 const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
@@ -314,5 +316,49 @@ pub fn complete(ref_type: &str, ref_name: &str) -> Option<Vec<String>> {
         ("ref/prompt", "test_prompt_with_arguments") => Some(vec!["paris".into(), "park".into(), "party".into()]),
         ("ref/prompt", n) if n.starts_with("test_") => Some(Vec::new()),
         _ => None,
+    }
+}
+
+/// The fixtures first, then this server's own resources and prompts.
+pub struct Fixtures;
+
+impl Catalogue for Fixtures {
+    fn resources(&self) -> Vec<Value> {
+        [super::catalogue::resources(), resources()].concat()
+    }
+    fn templates(&self) -> Vec<Value> {
+        [super::catalogue::templates(), templates()].concat()
+    }
+    fn read(&self, uri: &str, origin: &str, tools: &[&Tool]) -> Option<Value> {
+        read(uri).or_else(|| super::catalogue::read(uri, origin, tools))
+    }
+    fn prompts(&self) -> Vec<Value> {
+        [super::catalogue::prompts(), prompts()].concat()
+    }
+    fn get_prompt(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+        params: &Map<String, Value>,
+        version: Version,
+        tools: &[&Tool],
+    ) -> Result<Value, PromptError> {
+        match get_prompt(name, args, params, version) {
+            Some(r) => r.map_err(PromptError::BadArgument),
+            None => super::catalogue::get_prompt(name, args, tools),
+        }
+    }
+    fn complete(
+        &self,
+        ref_type: &str,
+        ref_name: &str,
+        argument: &str,
+        prefix: &str,
+        tools: &[&Tool],
+    ) -> Option<Vec<String>> {
+        complete(ref_type, ref_name).or_else(|| super::catalogue::complete(ref_type, ref_name, argument, prefix, tools))
+    }
+    fn requires(&self, tool: &str) -> Option<&'static str> {
+        requires(tool)
     }
 }

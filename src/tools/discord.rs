@@ -14,10 +14,11 @@ use crate::rules::discord::{self, DiscordError, Guild, StoredTokens};
 use crate::rules::keys::AuthKeys;
 use crate::rules::mcp::server::{Upstream, UpstreamFuture};
 use crate::rules::mcp::tool::{Call, Caller, Output};
-use crate::rules::oauth::grant::{grant_key, GrantRecord};
+use crate::rules::oauth::grant::GrantRecord;
 use crate::rules::platform::Platform;
 use crate::rules::platform::Store;
-use crate::web::tokens::{discord_key, discord_tokens, guilds_key, DiscordState};
+use crate::store::grants::{discord_tokens, DiscordState};
+use crate::store::keys as kvkey;
 
 /// How long a person's server list is served from KV before Discord is asked again.
 pub const GUILDS_CACHE_SECONDS: i64 = 300;
@@ -86,14 +87,14 @@ impl<P: Platform> DiscordUpstream<'_, P> {
         if !self.platform.within_rate(&format!("guilds:{grant}")).await {
             return Output::error("Too many calls of discord_guilds from this login; wait a minute, then try again.");
         }
-        if let Ok(Some(raw)) = kv.get(&guilds_key(grant)).await {
+        if let Ok(Some(raw)) = kv.get(&kvkey::guilds(grant)).await {
             if let Ok(c) = serde_json::from_str::<Cached>(&raw) {
                 if now - c.at < GUILDS_CACHE_SECONDS {
                     return result(&c.guilds, c.at, true);
                 }
             }
         }
-        let record = match kv.get(&grant_key(&caller.user_id, grant)).await {
+        let record = match kv.get(&kvkey::grant(&caller.user_id, grant)).await {
             Ok(Some(raw)) => serde_json::from_str::<GrantRecord>(&raw).ok(),
             Ok(None) => None,
             Err(_) => return Output::error("Storage is unavailable; try again."),
@@ -102,7 +103,7 @@ impl<P: Platform> DiscordUpstream<'_, P> {
         let mut tokens = match discord_tokens(kv, self.keys, grant, &record).await {
             Ok(Some(t)) => t,
             Ok(None) => return Output::error(RECONNECT),
-            Err(()) => return Output::error("Storage is unavailable; try again."),
+            Err(_) => return Output::error("Storage is unavailable; try again."),
         };
         let mut refreshed = false;
         if tokens.stale(now) {
@@ -124,7 +125,7 @@ impl<P: Platform> DiscordUpstream<'_, P> {
         match answer {
             Ok(guilds) => {
                 if let Ok(v) = serde_json::to_string(&Cached { at: now, guilds: guilds.clone() }) {
-                    let _ = kv.put(&guilds_key(grant), &v, Some(GUILDS_CACHE_SECONDS as u64)).await;
+                    let _ = kv.put(&kvkey::guilds(grant), &v, Some(GUILDS_CACHE_SECONDS as u64)).await;
                 }
                 result(&guilds, now, false)
             }
@@ -175,7 +176,7 @@ impl<P: Platform> DiscordUpstream<'_, P> {
                     let ttl = record.expires.saturating_sub(now).max(60) as u64;
                     // If this write fails the next call refreshes again with the new refresh
                     // token lost: Discord then refuses and the person reconnects. Say so.
-                    if kv.put(&discord_key(grant), &v, Some(ttl)).await.is_err() {
+                    if kv.put(&kvkey::discord(grant), &v, Some(ttl)).await.is_err() {
                         return Err(Output::error("Storage is unavailable; try again."));
                     }
                 }
@@ -200,7 +201,7 @@ impl<P: Platform> DiscordUpstream<'_, P> {
         let state = DiscordState { tokens: None, reconnect: Some(now) };
         if let Ok(v) = serde_json::to_string(&state) {
             let ttl = record.expires.saturating_sub(now).max(60) as u64;
-            let _ = kv.put(&discord_key(grant), &v, Some(ttl)).await;
+            let _ = kv.put(&kvkey::discord(grant), &v, Some(ttl)).await;
         }
     }
 }
@@ -244,7 +245,7 @@ mod tests {
             revoked: None,
         };
         let fake = Fake::default();
-        block_on(fake.kv.put(&grant_key("42", GRANT), &serde_json::to_string(&record).unwrap(), None)).unwrap();
+        block_on(fake.kv.put(&kvkey::grant("42", GRANT), &serde_json::to_string(&record).unwrap(), None)).unwrap();
         fake.kv.take_ops();
         (fake, cfg)
     }
@@ -298,7 +299,7 @@ mod tests {
             ["https://discord.com/api/oauth2/token", "https://discord.com/api/v10/users/@me/guilds"]
         );
         assert_eq!(fake.kv.take_ops(), ops(3, 2), "expired: refreshed tokens and cache written");
-        let state: DiscordState = serde_json::from_str(&fake.kv.entries.borrow()[&discord_key(GRANT)].0).unwrap();
+        let state: DiscordState = serde_json::from_str(&fake.kv.entries.borrow()[&kvkey::discord(GRANT)].0).unwrap();
         let keys = cfg.secrets().unwrap().auth_keys();
         let fresh = StoredTokens::open(&keys.discord, state.tokens.as_deref().unwrap(), GRANT).unwrap();
         assert_eq!(fresh.access_token, "new-at");
@@ -348,14 +349,15 @@ mod tests {
         let state = DiscordState { tokens: newer.seal(&keys.discord, GRANT), reconnect: None };
         let stored = serde_json::to_string(&state).unwrap();
         fake.answers.borrow_mut().push((400, r#"{"error":"invalid_grant"}"#));
-        let record: GrantRecord = serde_json::from_str(&fake.kv.entries.borrow()[&grant_key("42", GRANT)].0).unwrap();
+        let record: GrantRecord =
+            serde_json::from_str(&fake.kv.entries.borrow()[&kvkey::grant("42", GRANT)].0).unwrap();
         let up = DiscordUpstream { cfg: &cfg, secrets: cfg.secrets().unwrap(), keys: &keys, platform: &fake };
         // What this call read before the other one stored its successor.
         let old = StoredTokens { access_token: "at".into(), refresh_token: Some("rt".into()), expires_at: NOW - 1 };
-        block_on(fake.kv.put(&discord_key(GRANT), &stored, None)).unwrap();
+        block_on(fake.kv.put(&kvkey::discord(GRANT), &stored, None)).unwrap();
         let got = block_on(up.refresh(&fake.kv, GRANT, &record, &old, NOW)).ok().unwrap();
         assert_eq!(got.access_token, "newer");
-        let state: DiscordState = serde_json::from_str(&fake.kv.entries.borrow()[&discord_key(GRANT)].0).unwrap();
+        let state: DiscordState = serde_json::from_str(&fake.kv.entries.borrow()[&kvkey::discord(GRANT)].0).unwrap();
         assert_eq!(state.reconnect, None, "not marked");
     }
 }

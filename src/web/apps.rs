@@ -1,6 +1,6 @@
 //! The connected apps page (`/apps`): a person logs in with Discord and sees every MCP client
-//! they granted access, and can disconnect any of them. Thin over [`crate::web::tokens::connected`]
-//! and [`crate::web::tokens::disconnect`].
+//! they granted access, and can disconnect any of them. Thin over [`crate::store::grants::connected`]
+//! and [`crate::web::revoke::disconnect`].
 //!
 //! The login reuses the Worker's one Discord redirect URI (`/redirect`): a sealed `apps-login`
 //! cookie carries the `state` sent to Discord, and [`owns_callback`] tells the callback which
@@ -23,9 +23,10 @@ use crate::rules::keys::AuthKeys;
 use crate::rules::oauth::cookie;
 use crate::rules::oauth::form::Form;
 use crate::rules::platform::Platform;
+use crate::store::grants;
 use crate::web::http::{Reply, RequestInfo, MAX_OAUTH_BODY_BYTES};
 use crate::web::pages;
-use crate::web::tokens;
+use crate::web::revoke;
 
 /// How long the page stays logged in.
 const SESSION_SECONDS: i64 = 1800;
@@ -75,7 +76,7 @@ pub async fn show<P: Platform>(req: &RequestInfo, keys: &AuthKeys, platform: &P)
     let Some(kv) = platform.kv() else {
         return page(503, "Temporarily unavailable", "The list of applications cannot be read right now.");
     };
-    let Ok(list) = tokens::connected(kv, &s.id, now).await else {
+    let Ok(list) = grants::connected(kv, &s.id, now).await else {
         return page(
             503,
             "Temporarily unavailable",
@@ -230,14 +231,14 @@ pub async fn act<P: Platform>(
             see_other("/apps").append_header("set-cookie", cookie::set_cookie(SESSION_COOKIE, "", 0))
         }
         (Some("revoke"), Some(grant)) if plausible_grant(grant) => {
-            match tokens::disconnect(cfg, secrets, keys, platform, now, &s.id, grant).await {
+            match revoke::disconnect(cfg, secrets, keys, platform, now, &s.id, grant).await {
                 // This browser's remembered approval of the client goes too: it must ask again.
                 Ok(Some(client_id)) => match crate::web::consent::forget_consent(req, keys, &client_id) {
                     Some(forget) => see_other("/apps?done=revoked").append_header("set-cookie", forget),
                     None => see_other("/apps?done=revoked"),
                 },
                 Ok(None) => see_other("/apps?done=gone"),
-                Err(()) => page(
+                Err(_) => page(
                     503,
                     "Temporarily unavailable",
                     "The application could not be disconnected right now. Try again in a moment.",

@@ -8,6 +8,7 @@
 use serde_json::json;
 
 use crate::rules::config::ConfigError;
+use crate::rules::oauth::error::OAuthError;
 use crate::web::http::Reply;
 use crate::web::pages;
 
@@ -108,9 +109,36 @@ impl AppError {
     }
 }
 
+/// RFC 6749 §5.2: JSON with `error` and `error_description`, never cached.
+impl OAuthError {
+    pub fn into_reply(self) -> Reply {
+        let mut reply = Reply::json(self.status, &json!({ "error": self.code, "error_description": self.description }))
+            .with_header("pragma", "no-cache");
+        // RFC 6749 §5.2: a failed client authentication by HTTP Basic gets a challenge.
+        if self.status == 401 && self.code == "invalid_client" {
+            reply = reply.with_header("www-authenticate", "Basic realm=\"mcp-oauth-worker\"");
+        }
+        reply
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn oauth_errors_are_json_never_cached_with_a_basic_challenge_on_invalid_client() {
+        let r = OAuthError::new("invalid_grant", "The code has expired").into_reply();
+        assert_eq!(r.status, 400);
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(v, json!({"error": "invalid_grant", "error_description": "The code has expired"}));
+        let c = OAuthError::new("invalid_client", "x").into_reply();
+        assert_eq!((c.status, c.header("www-authenticate").is_some()), (401, true));
+        assert_eq!(OAuthError::new("temporarily_unavailable", "x").status, 503);
+    }
+
     use crate::rules::config::{Issue, Problem};
 
     fn config_error() -> AppError {

@@ -29,7 +29,7 @@ pub struct Endpoint<'a> {
     pub local_only: bool,
     /// Tools that act through Discord and KV.
     pub upstream: Option<&'a dyn server::Upstream>,
-    /// The tools offered ([`server::builtin`] in the Worker).
+    /// The tools offered (`tools::registry()` in the Worker).
     pub tools: &'a crate::rules::mcp::tool::Registry,
 }
 
@@ -502,7 +502,7 @@ mod tests {
             session_key: Some(key),
             local_only: false,
             upstream: None,
-            tools: server::builtin(),
+            tools: crate::tools::registry(),
         }
     }
 
@@ -517,7 +517,7 @@ mod tests {
                 session_key: None,
                 local_only: false,
                 upstream: None,
-                tools: server::builtin(),
+                tools: crate::tools::registry(),
             },
         )
     }
@@ -568,7 +568,7 @@ mod tests {
                     session_key: None,
                     local_only: false,
                     upstream: None,
-                    tools: server::builtin(),
+                    tools: crate::tools::registry(),
                 }
             )
             .status,
@@ -788,7 +788,7 @@ mod tests {
             session_key: None,
             local_only: true,
             upstream: None,
-            tools: server::builtin(),
+            tools: crate::tools::registry(),
         };
         let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
         assert_eq!(post(&req("/mcp", &[], ping), &ep).status, 200);
@@ -807,7 +807,7 @@ mod tests {
             session_key: None,
             local_only: false,
             upstream: None,
-            tools: server::builtin(),
+            tools: crate::tools::registry(),
         };
         let mut r = req("/mcp", &[("origin", "https://allowed.example")], "");
         r.method = "OPTIONS".into();

@@ -10,4 +10,5 @@ pub mod http;
 pub mod log;
 pub mod mcp;
 pub mod pages;
-pub mod tokens;
+pub mod revoke;
+pub mod token;

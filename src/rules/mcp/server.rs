@@ -6,10 +6,9 @@ use serde_json::{json, Map, Value};
 use super::input_required;
 use super::jsonrpc::{RpcError, INTERNAL_ERROR, INVALID_REQUEST, MISSING_CLIENT_CAPABILITY};
 use super::schema;
-use super::tool::{Args, Call, Caller, InputRequired, LogLevel, Output, Registry, Tool};
+use super::tool::{Args, Call, Caller, InputRequired, LogLevel, Output, PromptError, Registry, Tool};
 use super::version::{negotiate_initialize, supported_strings, Version};
 use crate::rules::keys::Key;
-use crate::tools::catalogue::{self, PromptError};
 
 /// List results may be cached this long by 2026-07-28 clients.
 pub const LIST_TTL_MS: u64 = 300_000;
@@ -33,7 +32,8 @@ pub struct Context<'a> {
     /// Runs the tools that need the outside world (Discord, KV); `None` natively and in tests
     /// of the protocol alone, where those tools answer with their offline fallback.
     pub upstream: Option<&'a dyn Upstream>,
-    /// The tools offered: [`builtin`] in the Worker; benchmarks and tests bring their own.
+    /// The tools offered, with their catalogue of resources and prompts (`tools::registry()` in
+    /// the Worker); benchmarks and tests bring their own.
     pub tools: &'a Registry,
 }
 
@@ -83,17 +83,6 @@ impl From<RpcError> for Failed {
     }
 }
 
-/// Every tool this build offers, built-in first; built once per isolate.
-pub fn builtin() -> &'static Registry {
-    static REGISTRY: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
-    REGISTRY.get_or_init(|| {
-        let all = crate::tools::TOOLS.iter();
-        #[cfg(feature = "conformance")]
-        let all = all.chain(crate::tools::conformance::TOOLS.iter());
-        Registry::new(all)
-    })
-}
-
 fn server_info(version: Version) -> Value {
     let mut info = json!({ "name": crate::NAME, "version": crate::VERSION });
     if version.has_structured_tools() {
@@ -141,22 +130,22 @@ pub async fn handle(method: &str, params: &Map<String, Value>, cx: &Context<'_>)
         }
         "resources/list" => {
             no_cursor(params)?;
-            json!({ "resources": resources() })
+            json!({ "resources": cx.tools.catalogue().resources() })
         }
         "resources/templates/list" => {
             no_cursor(params)?;
-            json!({ "resourceTemplates": templates() })
+            json!({ "resourceTemplates": cx.tools.catalogue().templates() })
         }
         "resources/read" => {
             let uri = required_str(params, "uri")?;
-            read_resource(uri, cx).ok_or_else(|| {
+            cx.tools.catalogue().read(uri, cx.origin, &cx.tools.tools()).ok_or_else(|| {
                 RpcError::new(v.resource_not_found_code(), format!("Resource not found: {uri}"))
                     .with_data(json!({ "uri": uri }))
             })?
         }
         "prompts/list" => {
             no_cursor(params)?;
-            json!({ "prompts": prompts() })
+            json!({ "prompts": cx.tools.catalogue().prompts() })
         }
         "prompts/get" => get_prompt(params, v, cx.tools)?,
         "completion/complete" => complete(params, cx.tools)?,
@@ -293,7 +282,7 @@ async fn call_tool(params: &Map<String, Value>, cx: &Context<'_>) -> Result<(Val
     } else {
         Some(LogLevel::Info)
     };
-    if let Some(required) = tool_requires(tool) {
+    if let Some(required) = tool_requires(tool, cx) {
         let declared = m.and_then(|m| m.get(META_CLIENT_CAPABILITIES)).and_then(|c| c.get(required));
         if cx.version.is_stateless() && declared.is_none() {
             return Err(Failed::http(
@@ -339,42 +328,8 @@ fn no_state_key() -> RpcError {
 }
 
 /// A client capability the tool cannot work without, if any.
-fn tool_requires(tool: &Tool) -> Option<&'static str> {
-    #[cfg(feature = "conformance")]
-    if let Some(cap) = crate::tools::conformance::requires(tool.name) {
-        return Some(cap);
-    }
-    let _ = tool;
-    None
-}
-
-fn resources() -> Vec<Value> {
-    let list = catalogue::resources();
-    #[cfg(feature = "conformance")]
-    let list = [list, crate::tools::conformance::resources()].concat();
-    list
-}
-
-fn templates() -> Vec<Value> {
-    let list = catalogue::templates();
-    #[cfg(feature = "conformance")]
-    let list = [list, crate::tools::conformance::templates()].concat();
-    list
-}
-
-fn read_resource(uri: &str, cx: &Context) -> Option<Value> {
-    #[cfg(feature = "conformance")]
-    if let Some(r) = crate::tools::conformance::read(uri) {
-        return Some(r);
-    }
-    catalogue::read(uri, cx.origin, &cx.tools.tools())
-}
-
-fn prompts() -> Vec<Value> {
-    let list = catalogue::prompts();
-    #[cfg(feature = "conformance")]
-    let list = [list, crate::tools::conformance::prompts()].concat();
-    list
+fn tool_requires(tool: &Tool, cx: &Context) -> Option<&'static str> {
+    cx.tools.catalogue().requires(tool.name)
 }
 
 fn get_prompt(params: &Map<String, Value>, v: Version, tools: &Registry) -> Result<Value, RpcError> {
@@ -385,13 +340,7 @@ fn get_prompt(params: &Map<String, Value>, v: Version, tools: &Registry) -> Resu
         Some(Value::Object(a)) if a.values().all(Value::is_string) => a,
         Some(_) => return Err(RpcError::invalid_params("`arguments` must be an object of strings")),
     };
-    #[cfg(not(feature = "conformance"))]
-    let _ = v;
-    #[cfg(feature = "conformance")]
-    if let Some(r) = crate::tools::conformance::get_prompt(name, args, params, v) {
-        return r.map_err(RpcError::invalid_params);
-    }
-    catalogue::get_prompt(name, args, &tools.tools()).map_err(|e| match e {
+    tools.catalogue().get_prompt(name, args, params, v, &tools.tools()).map_err(|e| match e {
         PromptError::UnknownPrompt => RpcError::invalid_params(format!("Unknown prompt: {name}")),
         PromptError::MissingArgument(a) => RpcError::invalid_params(format!("Missing required argument `{a}`")),
         PromptError::BadArgument(m) => RpcError::invalid_params(m),
@@ -422,12 +371,9 @@ fn complete(params: &Map<String, Value>, tools: &Registry) -> Result<Value, RpcE
         .and_then(Value::as_str)
         .ok_or_else(|| RpcError::invalid_params("`argument.value` is required"))?;
 
-    #[cfg(feature = "conformance")]
-    let known = crate::tools::conformance::complete(ref_type, ref_name);
-    #[cfg(not(feature = "conformance"))]
-    let known: Option<Vec<String>> = None;
-    let mut values = known
-        .or_else(|| catalogue::complete(ref_type, ref_name, arg_name, value, &tools.tools()))
+    let mut values = tools
+        .catalogue()
+        .complete(ref_type, ref_name, arg_name, value, &tools.tools())
         .ok_or_else(|| RpcError::invalid_params(format!("Unknown reference: {ref_name}")))?;
     let total = values.len();
     values.truncate(100);
@@ -447,7 +393,7 @@ mod tests {
             caller: None,
             state_key: None,
             upstream: None,
-            tools: builtin(),
+            tools: crate::tools::registry(),
         }
     }
 

@@ -68,16 +68,30 @@ impl Tool {
 /// every call.
 pub struct Registry {
     entries: Vec<(&'static Tool, Option<Value>)>,
+    /// Resources, templates, prompts and completions offered beside the tools.
+    catalogue: &'static dyn Catalogue,
     /// The `tools/list` array per protocol version, described on first use.
     lists: [std::sync::OnceLock<Option<Value>>; super::version::SUPPORTED.len()],
 }
 
 impl Registry {
+    /// The tools, and nothing else (no resources, no prompts).
     pub fn new(tools: impl IntoIterator<Item = &'static Tool>) -> Registry {
         Registry {
             entries: tools.into_iter().map(|t| (t, serde_json::from_str(t.input_schema).ok())).collect(),
+            catalogue: &NoCatalogue,
             lists: Default::default(),
         }
+    }
+
+    /// With resources, templates, prompts and completions.
+    pub fn with_catalogue(mut self, catalogue: &'static dyn Catalogue) -> Registry {
+        self.catalogue = catalogue;
+        self
+    }
+
+    pub fn catalogue(&self) -> &dyn Catalogue {
+        self.catalogue
     }
 
     /// Every tool described for `version`; `None` if a schema constant is not JSON.
@@ -95,6 +109,76 @@ impl Registry {
     /// which a unit test keeps from shipping).
     pub fn find(&self, name: &str) -> Option<(&'static Tool, Option<&Value>)> {
         self.entries.iter().find(|(t, _)| t.name == name).map(|(t, s)| (*t, s.as_ref()))
+    }
+}
+
+/// Outcome of `prompts/get` when it fails.
+pub enum PromptError {
+    UnknownPrompt,
+    MissingArgument(&'static str),
+    BadArgument(String),
+}
+
+/// What a server offers besides its tools: resources, resource templates, prompts and their
+/// completions. Injected with the tools (see [`Registry::with_catalogue`]), so the protocol
+/// code names no particular one.
+pub trait Catalogue: Sync {
+    fn resources(&self) -> Vec<Value>;
+    fn templates(&self) -> Vec<Value>;
+    /// The contents of `uri`, or `None` if there is no such resource.
+    fn read(&self, uri: &str, origin: &str, tools: &[&Tool]) -> Option<Value>;
+    fn prompts(&self) -> Vec<Value>;
+    fn get_prompt(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+        params: &Map<String, Value>,
+        version: Version,
+        tools: &[&Tool],
+    ) -> Result<Value, PromptError>;
+    /// Completion values for a prompt argument or a template variable; `None`: unknown reference.
+    fn complete(
+        &self,
+        ref_type: &str,
+        ref_name: &str,
+        argument: &str,
+        prefix: &str,
+        tools: &[&Tool],
+    ) -> Option<Vec<String>>;
+    /// A client capability `tool` cannot work without, if any.
+    fn requires(&self, _tool: &str) -> Option<&'static str> {
+        None
+    }
+}
+
+/// Tools only.
+struct NoCatalogue;
+
+impl Catalogue for NoCatalogue {
+    fn resources(&self) -> Vec<Value> {
+        Vec::new()
+    }
+    fn templates(&self) -> Vec<Value> {
+        Vec::new()
+    }
+    fn read(&self, _: &str, _: &str, _: &[&Tool]) -> Option<Value> {
+        None
+    }
+    fn prompts(&self) -> Vec<Value> {
+        Vec::new()
+    }
+    fn get_prompt(
+        &self,
+        _: &str,
+        _: &Map<String, Value>,
+        _: &Map<String, Value>,
+        _: Version,
+        _: &[&Tool],
+    ) -> Result<Value, PromptError> {
+        Err(PromptError::UnknownPrompt)
+    }
+    fn complete(&self, _: &str, _: &str, _: &str, _: &str, _: &[&Tool]) -> Option<Vec<String>> {
+        None
     }
 }
 

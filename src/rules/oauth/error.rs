@@ -1,9 +1,6 @@
-//! OAuth errors (RFC 6749 §5.2, RFC 7591 §3.2.2, RFC 6750 §3) and their one mapping to
-//! responses: JSON with `error` and `error_description`, never cached.
-
-use serde_json::json;
-
-use crate::web::http::Reply;
+//! OAuth errors (RFC 6749 §5.2, RFC 7591 §3.2.2, RFC 6750 §3): the code, a description for the
+//! developer, and the HTTP status the protocol gives it. The reply (JSON, never cached) is
+//! built by `web::error`.
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
@@ -27,16 +24,6 @@ impl OAuthError {
 
     pub fn invalid_request(description: impl Into<String>) -> OAuthError {
         OAuthError::new("invalid_request", description)
-    }
-
-    pub fn into_reply(self) -> Reply {
-        let mut reply = Reply::json(self.status, &json!({ "error": self.code, "error_description": self.description }))
-            .with_header("pragma", "no-cache");
-        // RFC 6749 §5.2: a failed client authentication by HTTP Basic gets a challenge.
-        if self.status == 401 && self.code == "invalid_client" {
-            reply = reply.with_header("www-authenticate", "Basic realm=\"mcp-oauth-worker\"");
-        }
-        reply
     }
 }
 
@@ -66,14 +53,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn json_body_status_and_headers() {
-        let r = OAuthError::new("invalid_grant", "The code has expired").into_reply();
-        assert_eq!(r.status, 400);
-        assert_eq!(r.header("cache-control"), Some("no-store"));
-        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-        assert_eq!(v, json!({"error": "invalid_grant", "error_description": "The code has expired"}));
-        let c = OAuthError::new("invalid_client", "x").into_reply();
-        assert_eq!((c.status, c.header("www-authenticate").is_some()), (401, true));
+    fn statuses_follow_the_code() {
+        assert_eq!(OAuthError::new("invalid_grant", "x").status, 400);
+        assert_eq!(OAuthError::new("invalid_client", "x").status, 401);
         assert_eq!(OAuthError::new("temporarily_unavailable", "x").status, 503);
     }
 

@@ -263,10 +263,6 @@ impl GrantRecord {
     }
 }
 
-pub fn grant_key(user: &str, grant: &str) -> String {
-    format!("grant:{user}:{grant}")
-}
-
 /// Tokens are stored only as hashes.
 pub fn token_hash(token: &str) -> String {
     B64.encode(Sha256::digest(token.as_bytes()))
@@ -456,6 +452,5 @@ mod tests {
         assert!(!t.active(121));
         assert_eq!(t.discord, None, "a tombstone keeps no Discord token");
         assert_eq!(t.revoked, Some(Revoked { at: 120, reason: "refresh token reused".into() }));
-        assert_eq!(grant_key("1", "g"), "grant:1:g");
     }
 }

@@ -94,20 +94,6 @@ impl RefreshToken {
     pub fn successor(&self) -> RefreshToken {
         RefreshToken { generation: self.generation.saturating_add(1), ..self.clone() }
     }
-
-    /// The KV key of this generation's record (`None` for generation 0, described by its grant).
-    pub fn record_key(&self) -> Option<String> {
-        (self.generation > 0).then(|| record_key(&self.grant, self.generation))
-    }
-
-    /// The KV key of the successor's record, whose existence marks this token used.
-    pub fn successor_key(&self) -> String {
-        record_key(&self.grant, self.generation.saturating_add(1))
-    }
-}
-
-pub fn record_key(grant: &str, generation: u32) -> String {
-    format!("rt:{grant}:{generation}")
 }
 
 /// What KV keeps for generation `n ≥ 1`: when it was issued, with which scope, until when.
@@ -193,9 +179,6 @@ mod tests {
         assert_eq!(RefreshToken::decode(&key(), &s), Some(t.clone()));
         assert_eq!(t.successor().encode(&key()), t.successor().encode(&key()), "one successor, always");
         assert_eq!(t.successor().generation, 1);
-        assert_eq!(t.record_key(), None);
-        assert_eq!(t.successor_key(), format!("rt:{GRANT}:1"));
-        assert_eq!(t.successor().record_key(), Some(format!("rt:{GRANT}:1")));
     }
 
     #[test]

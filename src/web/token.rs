@@ -1,6 +1,6 @@
-//! HTTP adapters of the token lifecycle: `POST /token` (code redemption and refresh rotation),
-//! `POST /revoke` (RFC 7009) and `POST /introspect` (RFC 7662), and the one way a grant ends
-//! early, [`revoke_grant`]. Thin over [`crate::rules::oauth::refresh`] and [`crate::rules::oauth::grant`];
+//! `POST /token`: code redemption and refresh rotation, and the one way a grant ends early,
+//! [`revoke_grant`] (which `/revoke`, introspection's neighbour in [`super::revoke`], and the
+//! connected apps page use too). Thin over [`crate::rules::oauth::refresh`] and [`crate::rules::oauth::grant`];
 //! the KV keys are documented in `docs/storage.md`.
 //!
 //! KV per request (counted by the tests below): redeeming a code reads 1 key and writes 1 (the
@@ -10,33 +10,35 @@
 use serde_json::json;
 
 use crate::rules::config::{Config, Secrets};
-use crate::rules::discord::{self, StoredTokens};
+use crate::rules::discord;
 use crate::rules::keys;
 use crate::rules::keys::AuthKeys;
 use crate::rules::oauth::access_token::{self, AccessClaims};
 use crate::rules::oauth::authorize;
-use crate::rules::oauth::client::{AuthMethod, Client, Kind};
+use crate::rules::oauth::client::Client;
 use crate::rules::oauth::error::OAuthError;
 use crate::rules::oauth::form::Form;
 use crate::rules::oauth::grant::MAX_GRANT_SECONDS;
-use crate::rules::oauth::grant::{self, grant_key, GrantRecord, Profile};
+use crate::rules::oauth::grant::{self, GrantRecord, Profile};
 use crate::rules::oauth::refresh::{self, Issued, RefreshToken, Step};
 use crate::rules::platform::Platform;
-use crate::rules::platform::Store;
-use crate::store::revoked::{remember_revoked, revoked_here};
+use crate::rules::platform::{Store, StoreError};
+use crate::store::grants::{discord_tokens, read_json, revoked, ttl_until};
+use crate::store::keys as kvkey;
+use crate::store::revoked::remember_revoked;
 use crate::web::http::{Reply, RequestInfo, MAX_OAUTH_BODY_BYTES};
 
-fn kv_error() -> Reply {
+pub(super) fn kv_error() -> Reply {
     OAuthError { code: "temporarily_unavailable", description: "storage is unavailable; try again".into(), status: 503 }
         .into_reply()
         .with_header("retry-after", "2")
 }
 
-fn invalid_grant(why: &str) -> Reply {
+pub(super) fn invalid_grant(why: &str) -> Reply {
     OAuthError::new("invalid_grant", why).into_reply()
 }
 
-fn form_request(req: &RequestInfo) -> Result<Form, Reply> {
+pub(super) fn form_request(req: &RequestInfo) -> Result<Form, Reply> {
     if !req.header("content-type").is_some_and(|c| {
         c.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
     }) {
@@ -53,7 +55,7 @@ fn form_request(req: &RequestInfo) -> Result<Form, Reply> {
     Form::parse(body).map_err(|_| OAuthError::invalid_request("a parameter appears more than once").into_reply())
 }
 
-fn client_keys<'a>(cfg: &'a Config, keys: &'a AuthKeys) -> grant::ClientKeys<'a> {
+pub(super) fn client_keys<'a>(cfg: &'a Config, keys: &'a AuthKeys) -> grant::ClientKeys<'a> {
     grant::ClientKeys {
         id: &keys.client_id,
         secret: &keys.client_secret,
@@ -64,23 +66,15 @@ fn client_keys<'a>(cfg: &'a Config, keys: &'a AuthKeys) -> grant::ClientKeys<'a>
 
 /// What the token, revocation and introspection endpoints share: a form body and an
 /// authenticated client.
-fn client_request(req: &RequestInfo, cfg: &Config, keys: &AuthKeys) -> Result<(Form, String, Client), Reply> {
+pub(super) fn client_request(
+    req: &RequestInfo,
+    cfg: &Config,
+    keys: &AuthKeys,
+) -> Result<(Form, String, Client), Reply> {
     let form = form_request(req)?;
     let (id, client) =
         grant::authenticate(&form, req.header("authorization"), &client_keys(cfg, keys)).map_err(|e| e.into_reply())?;
     Ok((form, id, client))
-}
-
-async fn read_json<S: Store, T: serde::de::DeserializeOwned>(kv: &S, key: &str) -> Result<Option<T>, ()> {
-    match kv.get(key).await {
-        // A record that does not parse is treated as absent: it cannot authorize anything.
-        Ok(v) => Ok(v.and_then(|v| serde_json::from_str(&v).ok())),
-        Err(_) => Err(()),
-    }
-}
-
-fn ttl_until(expires: i64, now: i64) -> u64 {
-    expires.saturating_sub(now).max(60) as u64
 }
 
 /// `POST /token`.
@@ -114,15 +108,15 @@ pub async fn token<P: Platform>(
 }
 
 /// What every step of the lifecycle needs.
-struct Ctx<'a, P> {
-    cfg: &'a Config,
-    secrets: &'a Secrets<'a>,
-    keys: &'a AuthKeys,
-    platform: &'a P,
-    now: i64,
-    origin: String,
+pub(super) struct Ctx<'a, P> {
+    pub(super) cfg: &'a Config,
+    pub(super) secrets: &'a Secrets<'a>,
+    pub(super) keys: &'a AuthKeys,
+    pub(super) platform: &'a P,
+    pub(super) now: i64,
+    pub(super) origin: String,
     /// The request, when there is one, for its log line.
-    req: Option<&'a RequestInfo>,
+    pub(super) req: Option<&'a RequestInfo>,
 }
 
 impl<P> Ctx<'_, P> {
@@ -139,7 +133,7 @@ async fn redeem<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
         Err(e) => return e.into_reply(),
     };
     cx.note_user(&code.user.id);
-    let key = grant_key(&code.user.id, &code.jti);
+    let key = kvkey::grant(&code.user.id, &code.jti);
     // The grant record is the code's single-use marker: it exists once the code was redeemed.
     match read_json::<_, GrantRecord>(kv, &key).await {
         Ok(None) => {}
@@ -154,7 +148,7 @@ async fn redeem<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
             }
             return invalid_grant("this authorization code was already used; the tokens it produced are revoked");
         }
-        Err(()) => return kv_error(),
+        Err(_) => return kv_error(),
     }
     let expires = cx.now + MAX_GRANT_SECONDS;
     let record = GrantRecord {
@@ -185,10 +179,10 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
         return invalid_grant("the refresh token is not valid; log in again");
     };
     cx.note_user(&token.user);
-    let record = match read_json::<_, GrantRecord>(kv, &grant_key(&token.user, &token.grant)).await {
+    let record = match read_json::<_, GrantRecord>(kv, &kvkey::grant(&token.user, &token.grant)).await {
         Ok(Some(r)) => r,
         Ok(None) => return invalid_grant("the grant behind this refresh token has ended; log in again"),
-        Err(()) => return kv_error(),
+        Err(_) => return kv_error(),
     };
     if record.client_id != client_id {
         return invalid_grant("the refresh token was issued to another client");
@@ -196,7 +190,7 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
     match revoked(kv, &token.grant, &record).await {
         Ok(false) if record.active(cx.now) => {}
         Ok(_) => return invalid_grant("the grant behind this refresh token was revoked or has ended; log in again"),
-        Err(()) => return kv_error(),
+        Err(_) => return kv_error(),
     }
     if !cx.cfg.admits_on_refresh(&record.user.id) {
         if revoke_grant(cx, kv, &token.user, &token.grant, &record, "no longer admitted by the access policy")
@@ -207,11 +201,11 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
         }
         return invalid_grant("this Discord account is no longer allowed to use this server");
     }
-    let own = match token.record_key() {
+    let own = match kvkey::own_record(&token) {
         None => Some(Issued { at: record.created, scope: record.scope.clone(), expires: record.refresh_expires }),
         Some(k) => match read_json::<_, Issued>(kv, &k).await {
             Ok(r) => r,
-            Err(()) => return kv_error(),
+            Err(_) => return kv_error(),
         },
     };
     let Some(own) = own else { return invalid_grant("the refresh token is not valid; log in again") };
@@ -228,9 +222,9 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
         return OAuthError::new("invalid_target", "resource differs from the one granted").into_reply();
     }
     let next = token.successor();
-    let successor = match read_json::<_, Issued>(kv, &token.successor_key()).await {
+    let successor = match read_json::<_, Issued>(kv, &kvkey::successor_record(&token)).await {
         Ok(s) => s,
-        Err(()) => return kv_error(),
+        Err(_) => return kv_error(),
     };
     let window = cx.cfg.refresh_reuse_window;
     let issued_scope = match (refresh::step(successor.as_ref(), cx.now, window), successor) {
@@ -243,12 +237,13 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
                 expires: (cx.now + cx.cfg.refresh_token_ttl).min(record.expires),
             };
             let Ok(value) = serde_json::to_string(&issued) else { return kv_error() };
-            if kv.put(&token.successor_key(), &value, Some(ttl_until(issued.expires, cx.now))).await.is_err() {
+            if kv.put(&kvkey::successor_record(&token), &value, Some(ttl_until(issued.expires, cx.now))).await.is_err()
+            {
                 return kv_error();
             }
             issued.scope
         }
-        (Step::RetryIfSuccessorUnused, Some(s)) => match kv.get(&next.successor_key()).await {
+        (Step::RetryIfSuccessorUnused, Some(s)) => match kv.get(&kvkey::successor_record(&next)).await {
             Ok(None) => s.scope,
             Ok(Some(_)) if refresh::stale_or_reuse(&s, cx.now, window) == Step::Stale => return stale(),
             Ok(Some(_)) => return reuse(cx, kv, &token, &record).await,
@@ -276,7 +271,7 @@ async fn reuse<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, token: &RefreshToken, r
     invalid_grant("this refresh token was already used, so the login was revoked for safety; log in again")
 }
 
-fn token_reply<P>(
+pub(super) fn token_reply<P>(
     cx: &Ctx<'_, P>,
     client_id: &str,
     scope: &str,
@@ -323,313 +318,47 @@ fn visible_profile(p: &Profile, scope: &str) -> Profile {
     }
 }
 
-/// The Discord tokens behind a grant: the refreshed ones if a tool refreshed them, else the
-/// ones from login. `None` when the person must reconnect.
-pub async fn discord_tokens<S: Store>(
-    kv: &S,
-    keys: &AuthKeys,
-    grant: &str,
-    record: &GrantRecord,
-) -> Result<Option<StoredTokens>, ()> {
-    let state = read_json::<_, DiscordState>(kv, &discord_key(grant)).await?;
-    let sealed = match &state {
-        Some(DiscordState { reconnect: Some(_), .. }) => return Ok(None),
-        Some(DiscordState { tokens: Some(t), .. }) => Some(t),
-        _ => record.discord.as_ref(),
-    };
-    Ok(sealed.and_then(|s| StoredTokens::open(&keys.discord, s, grant)))
-}
-
-/// `discord:<grant>`: Discord tokens refreshed since login, or the mark that Discord refused
-/// them (the person must reconnect; nothing retries until then).
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct DiscordState {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tokens: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reconnect: Option<i64>,
-}
-
-pub fn discord_key(grant: &str) -> String {
-    format!("discord:{grant}")
-}
-
-pub fn guilds_key(grant: &str) -> String {
-    format!("guilds:{grant}")
-}
-
-/// `revoked:<grant>`: written by every revocation, never by a redemption, so a replayed code
-/// redeemed at an edge location that has not yet seen the tombstone cannot bring the grant
-/// back: refresh and introspection read it.
-pub fn revoked_key(grant: &str) -> String {
-    format!("revoked:{grant}")
-}
-
-/// Whether the grant was revoked, by its tombstone or its separate mark.
-async fn revoked<S: Store>(kv: &S, grant: &str, record: &GrantRecord) -> Result<bool, ()> {
-    if record.revoked.is_some() {
-        return Ok(true);
-    }
-    kv.get(&revoked_key(grant)).await.map(|v| v.is_some()).map_err(|_| ())
-}
-
 /// Ends a grant: a tombstone replaces its record (so its refresh tokens, and a replay of its
 /// code, find it revoked), its refreshed Discord tokens and cache go, this isolate stops its
 /// access tokens at once, and Discord is told to revoke the authorization behind it. Only the
 /// tombstone's write is essential; the rest is best effort and says so in the docs.
-async fn revoke_grant<P: Platform>(
+pub(super) async fn revoke_grant<P: Platform>(
     cx: &Ctx<'_, P>,
     kv: &P::Kv,
     user: &str,
     grant: &str,
     record: &GrantRecord,
     reason: &str,
-) -> Result<(), ()> {
+) -> Result<(), StoreError> {
     let upstream = discord_tokens(kv, cx.keys, grant, record).await.ok().flatten();
-    let tombstone = serde_json::to_string(&record.revoke(cx.now, reason)).map_err(|_| ())?;
+    let tombstone = serde_json::to_string(&record.revoke(cx.now, reason))
+        .map_err(|e| StoreError::Backend(format!("tombstone: {e}")))?;
     let ttl = Some(ttl_until(record.expires, cx.now));
-    kv.put(&revoked_key(grant), reason, ttl).await.map_err(|_| ())?;
+    kv.put(&kvkey::revoked(grant), reason, ttl).await?;
     // The tombstone drops the sealed Discord tokens; the mark above is what refresh relies on.
-    let _ = kv.put(&grant_key(user, grant), &tombstone, ttl).await;
+    let _ = kv.put(&kvkey::grant(user, grant), &tombstone, ttl).await;
     remember_revoked(grant, cx.now + cx.cfg.access_token_ttl + access_token::LEEWAY_SECONDS, cx.now);
-    let _ = kv.delete(&discord_key(grant)).await;
-    let _ = kv.delete(&guilds_key(grant)).await;
+    let _ = kv.delete(&kvkey::discord(grant)).await;
+    let _ = kv.delete(&kvkey::guilds(grant)).await;
     if let Some(t) = upstream {
         let _ = cx.platform.fetch(discord::revoke_request(&cx.cfg.discord, cx.secrets, &t)).await;
     }
     Ok(())
 }
 
-/// Which grant a presented token belongs to, if this server issued it and it is still
-/// well-formed: `(user, grant, client_id when the token names one)`.
-fn locate(keys: &AuthKeys, origin: &str, token: &str, now: i64) -> Option<(String, String, Option<AccessClaims>)> {
-    if RefreshToken::looks_like(token) {
-        let t = RefreshToken::decode(&keys.refresh, token)?;
-        return Some((t.user, t.grant, None));
-    }
-    let claims = access_token::verify(&keys.access, token, origin, &format!("{origin}/mcp"), now).ok()?;
-    Some((claims.sub.clone(), claims.gid.clone(), Some(claims)))
-}
-
-/// `POST /revoke` (RFC 7009). Either token ends the whole grant: an access token cannot be
-/// revoked alone without a KV read on every MCP request, and a client that revokes is
-/// logging out. Unknown and malformed tokens answer `200` and change nothing (§2.2). So does
-/// another client's token: §2.1 has the server refuse it, but an error would confirm to the
-/// caller that a token it should not hold is live, so it is treated as invalid instead.
-pub async fn revoke<P: Platform>(
-    req: &RequestInfo,
-    cfg: &Config,
-    secrets: &Secrets<'_>,
-    keys: &AuthKeys,
-    platform: &P,
-) -> Reply {
-    let (form, client_id, _) = match client_request(req, cfg, keys) {
-        Ok(r) => r,
-        Err(reply) => return reply,
-    };
-    let Some(token) = form.get("token") else {
-        return OAuthError::invalid_request("token is required").into_reply();
-    };
-    let done =
-        || Reply::empty(200).with_header("cache-control", "no-store").with_header("access-control-allow-origin", "*");
-    let now = req.now_s();
-    let origin = req.origin();
-    let Some((user, grant, _)) = locate(keys, &origin, token, now) else { return done() };
-    let Some(kv) = platform.kv() else { return kv_error() };
-    let record = match read_json::<_, GrantRecord>(kv, &grant_key(&user, &grant)).await {
-        Ok(Some(r)) if r.client_id == client_id && r.revoked.is_none() => r,
-        Ok(_) => return done(),
-        Err(()) => return kv_error(),
-    };
-    let cx = Ctx { cfg, secrets, keys, platform, now, origin, req: Some(req) };
-    match revoke_grant(&cx, kv, &user, &grant, &record, "revoked by the client").await {
-        Ok(()) => done(),
-        Err(()) => kv_error(),
-    }
-}
-
-/// `POST /introspect` (RFC 7662), for clients that hold credentials: a client learns about its
-/// own tokens; a configured client marked `introspection: true` (a resource server) about
-/// any. Everything else is `{"active": false}`.
-pub async fn introspect<P: Platform>(req: &RequestInfo, cfg: &Config, keys: &AuthKeys, platform: &P) -> Reply {
-    let (form, client_id, client) = match client_request(req, cfg, keys) {
-        Ok(r) => r,
-        Err(reply) => return reply,
-    };
-    let confidential = match &client.kind {
-        Kind::Configured { secret_sha256, .. } => secret_sha256.is_some(),
-        _ => client.auth_method != AuthMethod::None,
-    };
-    if !confidential {
-        return OAuthError {
-            code: "invalid_client",
-            description: "introspection needs client credentials (a client secret)".into(),
-            status: 401,
-        }
-        .into_reply();
-    }
-    let any = matches!(client.kind, Kind::Configured { introspect_any: true, .. });
-    let Some(token) = form.get("token") else {
-        return OAuthError::invalid_request("token is required").into_reply();
-    };
-    let inactive = || Reply::json(200, &json!({ "active": false })).with_header("cache-control", "no-store");
-    let now = req.now_s();
-    let origin = req.origin();
-    let Some((user, grant, claims)) = locate(keys, &origin, token, now) else { return inactive() };
-    let Some(kv) = platform.kv() else { return kv_error() };
-    let record = match read_json::<_, GrantRecord>(kv, &grant_key(&user, &grant)).await {
-        Ok(Some(r)) if r.active(now) && (any || r.client_id == client_id) => r,
-        Ok(_) => return inactive(),
-        Err(()) => return kv_error(),
-    };
-    match revoked(kv, &grant, &record).await {
-        Ok(false) => {}
-        Ok(true) => return inactive(),
-        Err(()) => return kv_error(),
-    }
-    let (scope, iat, exp, kind) = match claims {
-        Some(c) => {
-            if revoked_here(&grant, now) {
-                return inactive();
-            }
-            let (iat, exp) = access_token::times(&keys.access, token).unwrap_or((now, now));
-            (c.scope, iat, exp, Some("Bearer"))
-        }
-        None => {
-            let Some(t) = RefreshToken::decode(&keys.refresh, token) else { return inactive() };
-            let own = match t.record_key() {
-                None => {
-                    Some(Issued { at: record.created, scope: record.scope.clone(), expires: record.refresh_expires })
-                }
-                Some(k) => match read_json::<_, Issued>(kv, &k).await {
-                    Ok(r) => r,
-                    Err(()) => return kv_error(),
-                },
-            };
-            let used = match kv.get(&t.successor_key()).await {
-                Ok(v) => v.is_some(),
-                Err(_) => return kv_error(),
-            };
-            match own {
-                // RFC 6749 §7.1 names no type for refresh tokens: `token_type` is left out.
-                Some(o) if !used && o.expires > now => (o.scope, o.at, o.expires, None),
-                _ => return inactive(),
-            }
-        }
-    };
-    let mut body = json!({
-        "active": true,
-        "scope": scope,
-        "client_id": record.client_id,
-        "sub": record.user.id,
-        "aud": record.resource,
-        "iss": origin,
-        "exp": exp,
-        "iat": iat,
-    });
-    if let Some(kind) = kind {
-        body["token_type"] = json!(kind);
-    }
-    Reply::json(200, &body).with_header("cache-control", "no-store")
-}
-
-/// An active grant as the connected apps page shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Connected {
-    pub grant: String,
-    pub client_id: String,
-    pub client_name: Option<String>,
-    pub scope: String,
-    pub created: i64,
-    /// When the newest refresh token was issued; `None` if never refreshed.
-    pub refreshed: Option<i64>,
-    pub expires: i64,
-}
-
-/// Most grants one person's page lists, and most pages of refresh records read per grant.
-pub const MAX_CONNECTED: usize = 50;
-const MAX_GENERATION_PAGES: usize = 3;
-
-/// `user`'s active grants, newest first. Read only from keys under `grant:<user>:`, so no
-/// other person's grant can appear. KV: 1 list, then per grant 1 read, 1 list (or more for
-/// a grant refreshed over a thousand times) and 1 read if it was ever refreshed.
-pub async fn connected<S: Store>(kv: &S, user: &str, now: i64) -> Result<Vec<Connected>, ()> {
-    let prefix = grant_key(user, "");
-    let (keys, _) = kv.list(&prefix, None).await.map_err(|_| ())?;
-    let mut out = Vec::new();
-    for key in keys {
-        let Some(grant) = key.strip_prefix(&prefix) else { continue };
-        let Some(record) = read_json::<_, GrantRecord>(kv, &key).await? else { continue };
-        if !record.active(now) {
-            continue;
-        }
-        let refreshed = match newest_generation(kv, grant).await? {
-            Some(n) => read_json::<_, Issued>(kv, &refresh::record_key(grant, n)).await?.map(|i| i.at),
-            None => None,
-        };
-        out.push(Connected {
-            grant: grant.to_string(),
-            client_id: record.client_id,
-            client_name: record.client_name,
-            scope: record.scope,
-            created: record.created,
-            refreshed,
-            expires: record.expires,
-        });
-    }
-    out.sort_by_key(|c| std::cmp::Reverse(c.created));
-    out.truncate(MAX_CONNECTED);
-    Ok(out)
-}
-
-/// The highest generation with a record under `rt:<grant>:` (keys sort as text, not numbers).
-async fn newest_generation<S: Store>(kv: &S, grant: &str) -> Result<Option<u32>, ()> {
-    let prefix = format!("rt:{grant}:");
-    let mut newest = None;
-    let mut cursor = None;
-    for _ in 0..MAX_GENERATION_PAGES {
-        let (keys, next) = kv.list(&prefix, cursor.as_deref()).await.map_err(|_| ())?;
-        let page = keys.iter().filter_map(|k| k.strip_prefix(&prefix)?.parse::<u32>().ok()).max();
-        newest = newest.max(page);
-        match next {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    Ok(newest)
-}
-
-/// Ends one of `user`'s own grants at their request: its tokens, and the Discord
-/// authorization behind it. `Ok(Some(client_id))`: ended; `Ok(None)`: no such active grant
-/// (already ended).
-pub async fn disconnect<P: Platform>(
-    cfg: &Config,
-    secrets: &Secrets<'_>,
-    keys: &AuthKeys,
-    platform: &P,
-    now: i64,
-    user: &str,
-    grant: &str,
-) -> Result<Option<String>, ()> {
-    let kv = platform.kv().ok_or(())?;
-    let Some(record) = read_json::<_, GrantRecord>(kv, &grant_key(user, grant)).await? else { return Ok(None) };
-    if !record.active(now) {
-        return Ok(None);
-    }
-    let cx = Ctx { cfg, secrets, keys, platform, now, origin: String::new(), req: None };
-    revoke_grant(&cx, kv, user, grant, &record, "revoked on the connected apps page").await?;
-    Ok(Some(record.client_id))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::discord::StoredTokens;
     use crate::rules::oauth::authorize::{client_hash, Pending};
     use crate::rules::oauth::grant::Code;
     use crate::rules::platform::block_on;
+    use crate::store::grants::connected;
+    use crate::store::revoked::revoked_here;
     use crate::store::Ops;
     use crate::testing::{config as cfg, Fake};
     use crate::web::http::Body;
+    use crate::web::revoke::{disconnect, revoke};
     use serde_json::Value;
 
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -711,8 +440,12 @@ mod tests {
         assert_eq!(post(&fake, "/token", &rotate, now + 100).0, 200);
         // Someone else's grant under another user id must never be listed or revoked.
         let other = GrantRecord { user: Profile { id: "7".into(), ..record_user() }, ..stored_grant(&fake) };
-        block_on(fake.kv.put(&grant_key("7", "BBBBBBBBBBBBBBBBBBBBBB"), &serde_json::to_string(&other).unwrap(), None))
-            .unwrap();
+        block_on(fake.kv.put(
+            &kvkey::grant("7", "BBBBBBBBBBBBBBBBBBBBBB"),
+            &serde_json::to_string(&other).unwrap(),
+            None,
+        ))
+        .unwrap();
         fake.kv.take_ops();
 
         let list = block_on(connected(&fake.kv, "42", now + 200)).unwrap();
@@ -753,7 +486,7 @@ mod tests {
     }
 
     fn stored_grant(fake: &Fake) -> GrantRecord {
-        let v = fake.kv.entries.borrow()[&grant_key("42", "AAAAAAAAAAAAAAAAAAAAAA")].0.clone();
+        let v = fake.kv.entries.borrow()[&kvkey::grant("42", "AAAAAAAAAAAAAAAAAAAAAA")].0.clone();
         serde_json::from_str(&v).unwrap()
     }
 
@@ -787,7 +520,7 @@ mod tests {
         assert_eq!(refresh(&rt1, now + 21).1["refresh_token"], rt2.as_str());
         assert_eq!(fake.kv.take_ops(), ops(5, 0, 0), "a retry of generation 1 writes nothing");
         assert_eq!(fake.kv.entries.borrow().len(), 3, "grant and one record per successor");
-        assert!(!fake.kv.entries.borrow().contains_key(&revoked_key("AAAAAAAAAAAAAAAAAAAAAA")));
+        assert!(!fake.kv.entries.borrow().contains_key(&kvkey::revoked("AAAAAAAAAAAAAAAAAAAAAA")));
 
         // rt0 again within the reuse window (another process still holding it): refused, and
         // the grant lives on: nothing sent to Discord, nothing written, rt2 still rotates.
@@ -847,7 +580,7 @@ mod tests {
         let there = Fake::default();
         let (status, revived) = post(&there, "/token", &redeem, now + 2);
         assert_eq!(status, 200);
-        let key = grant_key("42", "AAAAAAAAAAAAAAAAAAAAAA");
+        let key = kvkey::grant("42", "AAAAAAAAAAAAAAAAAAAAAA");
         let active = there.kv.entries.borrow()[&key].clone();
         here.kv.entries.borrow_mut().insert(key, active);
         let rt2 = revived["refresh_token"].as_str().unwrap();
