@@ -12,11 +12,11 @@ use crate::rules::platform::Platform;
 use crate::service::routes::{is_mcp_path, is_open_to_browsers, resolve, Route};
 use crate::tools::discord::DiscordUpstream;
 use crate::web::apps;
-use crate::web::auth;
 use crate::web::error::AppError;
 use crate::web::http::{Reply, RequestInfo};
 use crate::web::mcp::{self, Endpoint};
 use crate::web::pages;
+use crate::web::{authorize, bearer, callback, discovery};
 use crate::web::{revoke, token};
 
 pub async fn handle<P: Platform>(req: &RequestInfo, cfg: &Config, platform: &P) -> Reply {
@@ -80,16 +80,16 @@ async fn dispatch<P: Platform>(route: Route, req: &RequestInfo, cfg: &Config, pl
             .with_header("access-control-allow-headers", "authorization, content-type, mcp-protocol-version")
             .with_header("access-control-max-age", "86400"),
         Route::Options { allow } => Reply::empty(204).with_header("allow", allow),
-        Route::ProtectedResource { resource_path } => auth::protected_resource(req, resource_path),
-        Route::AuthorizationServer => auth::authorization_server(req, cfg),
-        Route::Register => auth::register(req, cfg, cfg.auth_keys()?),
+        Route::ProtectedResource { resource_path } => discovery::protected_resource(req, resource_path),
+        Route::AuthorizationServer => discovery::authorization_server(req, cfg),
+        Route::Register => discovery::register(req, cfg, cfg.auth_keys()?),
         Route::Authorize => {
             let secrets = cfg.secrets()?;
-            auth::authorize(req, cfg, &secrets, cfg.auth_keys()?, platform).await
+            authorize::authorize(req, cfg, &secrets, cfg.auth_keys()?, platform).await
         }
         Route::Decide => {
             let secrets = cfg.secrets()?;
-            auth::decide(req, cfg, &secrets, cfg.auth_keys()?)
+            authorize::decide(req, cfg, &secrets, cfg.auth_keys()?)
         }
         // One redirect URI at Discord for both logins; the sealed cookie of a connected-apps
         // login says which one an answer belongs to.
@@ -99,7 +99,7 @@ async fn dispatch<P: Platform>(route: Route, req: &RequestInfo, cfg: &Config, pl
             if apps::owns_callback(req, keys) {
                 apps::callback(req, cfg, &secrets, platform, keys).await
             } else {
-                auth::callback(req, cfg, &secrets, keys, platform).await
+                callback::callback(req, cfg, &secrets, keys, platform).await
             }
         }
         Route::Token => {
@@ -214,7 +214,7 @@ async fn mcp<P: Platform>(req: &RequestInfo, cfg: &Config, platform: &P) -> Resu
     if let Err(reply) = mcp::check_origin(req, &cfg.allowed_origins, cfg.local_only) {
         return Ok(reply);
     }
-    let caller = match auth::authenticate(req, auth_keys) {
+    let caller = match bearer::authenticate(req, auth_keys) {
         Ok(c) => {
             req.note(|n| {
                 n.client_id = Some(c.client_id.clone());

@@ -148,25 +148,12 @@ pub async fn callback<P: Platform>(
         return page(400, "Login refused", "Discord sent no code.").append_header("set-cookie", clear);
     };
     let failed = |e: DiscordError| page(502, "Login with Discord failed", &e.describe());
-    let redirect_uri = format!("{}/redirect", req.origin());
-    let exchanged = match platform.fetch(discord::token_request(&cfg.discord, secrets, code, &redirect_uri)).await {
-        Ok(r) => discord::parse_tokens(&r),
-        Err(e) => Err(e.into()),
-    };
-    let t = match exchanged {
-        Ok(t) => t,
+    // Identity was all the page needed: the token is dropped, not revoked (see the module comment).
+    let user = match crate::web::callback::discord_login(req, cfg, secrets, platform, code).await {
+        Ok((_, user)) => user,
         Err(e) => return failed(e).append_header("set-cookie", clear),
     };
-    let user = match platform.fetch(discord::user_request(&cfg.discord, &t.access_token)).await {
-        Ok(r) => discord::parse_user(&r),
-        Err(e) => Err(e.into()),
-    };
-    // Identity was all the page needed. The token is not revoked (see the module comment).
     let now = req.now_s();
-    let user = match user {
-        Ok(u) => u,
-        Err(e) => return failed(e).append_header("set-cookie", clear),
-    };
     let Some(nonce) = keys::random_token::<16>() else {
         return page(500, "Something went wrong", "The login could not be completed. Please try again.");
     };

@@ -233,8 +233,8 @@ async fn post_checked(req: &RequestInfo, ep: &Endpoint<'_>) -> Reply {
                     let missing_scope = outcome.as_ref().err().and_then(|f| f.missing_scope);
                     let mut reply = respond(&id, outcome, stream);
                     if let Some(scope) = missing_scope {
-                        reply =
-                            reply.with_header("www-authenticate", crate::web::auth::insufficient_scope(&origin, scope));
+                        reply = reply
+                            .with_header("www-authenticate", crate::web::bearer::insufficient_scope(&origin, scope));
                     }
                     // Randomness crosses into JS in the Worker: drawn only for a new session.
                     match (issue_session, ep.session_key) {

@@ -3,12 +3,16 @@
 //! [`http::Reply`].
 
 pub mod apps;
-pub mod auth;
+pub mod authorize;
+pub mod bearer;
+pub mod callback;
 pub mod consent;
+pub mod discovery;
 pub mod error;
 pub mod http;
 pub mod log;
 pub mod mcp;
+pub mod metadata_documents;
 pub mod pages;
 pub mod revoke;
 pub mod token;

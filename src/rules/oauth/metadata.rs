@@ -81,6 +81,12 @@ pub fn www_authenticate(metadata_url: &str, scope: &str, challenge: Challenge) -
     v
 }
 
+/// Where this server's protected resource metadata for `/mcp` is (RFC 9728), named in every
+/// `WWW-Authenticate` challenge.
+pub fn resource_metadata_url(origin: &str) -> String {
+    format!("{origin}/.well-known/oauth-protected-resource/mcp")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
