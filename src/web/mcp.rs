@@ -2,16 +2,16 @@
 //! headers and body, so any isolate can serve any request. No session id is ever issued.
 
 use base64::Engine;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::rules::keys::Key;
+use crate::rules::mcp::headers::{bad_request, decode_header_value, resolve_version, unsupported};
 use crate::rules::mcp::jsonrpc::{
     parse_message, result_response, Message, RpcError, HEADER_MISMATCH, INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR,
-    UNSUPPORTED_PROTOCOL_VERSION,
 };
-use crate::rules::mcp::server::{self, Context, Failed, Handled, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION};
+use crate::rules::mcp::server::{self, Context, Failed, Handled, META_CLIENT_CAPABILITIES};
 use crate::rules::mcp::tool::Caller;
-use crate::rules::mcp::version::{supported_strings, Version};
+use crate::rules::mcp::version::Version;
 use crate::web::http::{Body, Reply, RequestInfo, MAX_BODY_BYTES};
 
 /// Headers a browser client may send; answered in CORS preflights.
@@ -256,70 +256,6 @@ async fn post_checked(req: &RequestInfo, ep: &Endpoint<'_>) -> Reply {
     }
 }
 
-fn protocol_version_of(params: &Map<String, Value>) -> Option<&Value> {
-    params.get("_meta").and_then(|m| m.get(META_PROTOCOL_VERSION))
-}
-
-fn unsupported(requested: &str, code: i64) -> Failed {
-    Failed::http(
-        400,
-        RpcError::new(code, "Unsupported protocol version")
-            .with_data(json!({ "supported": supported_strings(), "requested": requested })),
-    )
-}
-
-fn bad_request(code: i64, message: String) -> Failed {
-    Failed::http(400, RpcError::new(code, message))
-}
-
-/// Which version governs this request: `_meta` for 2026-07-28 requests (which must agree with
-/// the header), the header for 2025-x ones (missing: 2025-03-26), and `initialize` always
-/// selects the 2025 handshake.
-pub fn resolve_version(header: Option<&str>, method: &str, params: &Map<String, Value>) -> Result<Version, Failed> {
-    if let Some(meta) = protocol_version_of(params) {
-        let Some(meta) = meta.as_str() else {
-            return Err(bad_request(INVALID_PARAMS, format!("_meta[\"{META_PROTOCOL_VERSION}\"] must be a string")));
-        };
-        if header != Some(meta) {
-            return Err(bad_request(
-                HEADER_MISMATCH,
-                format!(
-                    "Header mismatch: MCP-Protocol-Version header {} does not match _meta protocol version '{meta}'",
-                    header.map_or("is missing".to_string(), |h| format!("'{h}'"))
-                ),
-            ));
-        }
-        return Version::parse(meta).ok_or_else(|| unsupported(meta, UNSUPPORTED_PROTOCOL_VERSION));
-    }
-    if method == "initialize" {
-        return Ok(Version::V2025_03_26); // negotiated from the params by `initialize` itself
-    }
-    match header {
-        None => Ok(Version::V2025_03_26),
-        Some(h) => match Version::parse(h) {
-            None => Err(unsupported(h, INVALID_REQUEST)),
-            Some(v) if v.is_stateless() => Err(bad_request(
-                INVALID_PARAMS,
-                format!("Requests of protocol version {h} must carry _meta[\"{META_PROTOCOL_VERSION}\"]"),
-            )),
-            Some(v) => Ok(v),
-        },
-    }
-}
-
-/// Decodes an `Mcp-Name`-style header value: plain ASCII, or `=?base64?…?=` for anything else.
-pub fn decode_header_value(raw: &str) -> Option<String> {
-    // RFC 9110 §5.5: optional whitespace around a field value is not part of it.
-    let raw = raw.trim_matches([' ', '\t']);
-    match raw.strip_prefix("=?base64?").and_then(|r| r.strip_suffix("?=")) {
-        Some(b64) => {
-            let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
-            String::from_utf8(bytes).ok()
-        }
-        None => Some(raw.to_string()),
-    }
-}
-
 /// 2026-07-28: `Mcp-Method` and `Mcp-Name` must repeat the body, and `_meta` must carry the
 /// client's capabilities.
 fn check_headers(req: &RequestInfo, v: Version, method: &str, params: &Map<String, Value>) -> Result<(), Failed> {
@@ -474,6 +410,9 @@ async fn batch<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::mcp::jsonrpc::UNSUPPORTED_PROTOCOL_VERSION;
+    use crate::rules::mcp::server::META_PROTOCOL_VERSION;
+    use serde_json::json;
     use url::Url;
 
     /// The transport, driven to completion (no tool here waits on I/O).

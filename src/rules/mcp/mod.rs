@@ -1,6 +1,7 @@
 //! The Model Context Protocol: JSON-RPC envelopes, versions, tools and dispatch, and the
 //! Streamable HTTP transport. Pure: no runtime types, no I/O, no state between requests.
 
+pub mod headers;
 pub mod input_required;
 pub mod jsonrpc;
 pub mod schema;
