@@ -7,7 +7,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use mcp_oauth_worker::rules::mcp::tool::{Args, Call, Hints, Output, Registry, Tool, ToolError};
+use mcp_oauth_worker::rules::mcp::tool::{Args, Call, Hints, Output, Registry, Run, Tool, ToolError};
 use mcp_oauth_worker::web::http::{Body, RequestInfo};
 use mcp_oauth_worker::web::mcp::{self, Endpoint};
 use serde_json::{json, Value};
@@ -65,7 +65,7 @@ fn post(tools: &Registry, req: &RequestInfo) -> usize {
         state_key: None,
         session_key: None,
         local_only: false,
-        upstream: None,
+        io: None,
         tools,
     };
     let reply = block_on(mcp::post(req, &ep));
@@ -88,7 +88,7 @@ fn synthetic(n: usize) -> Vec<&'static Tool> {
                 output_schema: None,
                 hints: Hints::PURE,
                 scope: "mcp",
-                run,
+                run: Run::Pure(run),
             };
             &*Box::leak(Box::new(tool))
         })

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::rules::mcp::tool::{Args, Call, Hints, Output, Registry, Tool, ToolError};
+use crate::rules::mcp::tool::{Args, Call, Hints, Output, Registry, Run, Tool, ToolError};
 use crate::rules::mcp::version::SUPPORTED;
 
 /// Every tool this build offers, with the resources and prompts beside them (and, in the
@@ -24,8 +24,8 @@ pub const TOOLS: &[Tool] = &[ECHO, ADD, GET_TIME, SERVER_INFO, HELLO, WHOAMI, GU
 /// Name of the tool that lists the caller's Discord servers.
 pub const DISCORD_GUILDS: &str = "discord_guilds";
 
-/// Runs through Discord with the grant's stored token (`crate::tools::discord`); the function
-/// here only answers where no Discord connection exists (native tests, the conformance build).
+/// Runs through Discord with the grant's stored token: an I/O tool, one async function in
+/// `tools/discord.rs`.
 pub const GUILDS: Tool = Tool {
     name: DISCORD_GUILDS,
     title: "My Discord servers",
@@ -51,7 +51,7 @@ pub const GUILDS: Tool = Tool {
     ),
     hints: Hints { read_only: true, destructive: false, idempotent: false, open_world: true },
     scope: "guilds",
-    run: |_, _| Ok(Output::error("discord_guilds needs this server's Discord connection, which is not available here.")),
+    run: Run::Io(discord::guilds),
 };
 
 pub const ECHO: Tool = Tool {
@@ -77,7 +77,7 @@ pub const ECHO: Tool = Tool {
     ),
     hints: Hints::PURE,
     scope: "mcp",
-    run: echo,
+    run: Run::Pure(echo),
 };
 
 fn echo(args: &Args, _call: &Call) -> Result<Output, ToolError> {
@@ -101,7 +101,7 @@ pub const ADD: Tool = Tool {
     output_schema: Some(r#"{ "type": "object", "properties": { "sum": { "type": "number" } }, "required": ["sum"] }"#),
     hints: Hints::PURE,
     scope: "mcp",
-    run: add,
+    run: Run::Pure(add),
 };
 
 fn add(args: &Args, _call: &Call) -> Result<Output, ToolError> {
@@ -129,7 +129,7 @@ pub const GET_TIME: Tool = Tool {
     ),
     hints: Hints::READ_ONLY,
     scope: "mcp",
-    run: get_time,
+    run: Run::Pure(get_time),
 };
 
 fn get_time(_args: &Args, call: &Call) -> Result<Output, ToolError> {
@@ -158,7 +158,7 @@ pub const SERVER_INFO: Tool = Tool {
     ),
     hints: Hints::PURE,
     scope: "mcp",
-    run: server_info,
+    run: Run::Pure(server_info),
 };
 
 /// How a client gets access; kept in one place so `server_info` and the guides agree.
@@ -192,7 +192,7 @@ pub const HELLO: Tool = Tool {
     ),
     hints: Hints::PURE,
     scope: "mcp",
-    run: hello,
+    run: Run::Pure(hello),
 };
 
 fn hello(args: &Args, call: &Call) -> Result<Output, ToolError> {
@@ -227,7 +227,7 @@ pub const WHOAMI: Tool = Tool {
     ),
     hints: Hints::READ_ONLY,
     scope: "profile",
-    run: whoami,
+    run: Run::Pure(whoami),
 };
 
 fn whoami(_args: &Args, call: &Call) -> Result<Output, ToolError> {

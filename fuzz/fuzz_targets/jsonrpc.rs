@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
         state_key: Some(&state),
         session_key: Some(&session),
         local_only: false,
-        upstream: None,
+        io: None,
         tools: mcp_oauth_worker::tools::registry(),
     };
     let url = url::Url::parse("http://127.0.0.1:8787/mcp").expect("constant URL");

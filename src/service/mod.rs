@@ -10,10 +10,10 @@ use crate::rules::config::Config;
 use crate::rules::mcp::tool::Caller;
 use crate::rules::platform::Platform;
 use crate::service::routes::{is_mcp_path, is_open_to_browsers, resolve, Route};
-use crate::tools::discord::DiscordUpstream;
 use crate::web::apps;
 use crate::web::error::AppError;
 use crate::web::http::{Reply, RequestInfo};
+use crate::web::io::PlatformIo;
 use crate::web::mcp::{self, Endpoint};
 use crate::web::pages;
 use crate::web::{authorize, bearer, callback, discovery};
@@ -197,7 +197,7 @@ fn endpoint<'a>(cfg: &'a Config, caller: Option<&'a Caller>) -> Endpoint<'a> {
         state_key,
         session_key,
         local_only: cfg.local_only,
-        upstream: None,
+        io: None,
         tools: crate::tools::registry(),
     }
 }
@@ -208,7 +208,6 @@ async fn mcp<P: Platform>(req: &RequestInfo, cfg: &Config, platform: &P) -> Resu
     if cfg!(feature = "conformance") {
         return Ok(mcp::post(req, &endpoint(cfg, None)).await);
     }
-    let secrets = cfg.secrets()?;
     let auth_keys = cfg.auth_keys()?;
     // Origin and rebinding checks come first, so a refused page learns nothing more.
     if let Err(reply) = mcp::check_origin(req, &cfg.allowed_origins, cfg.local_only) {
@@ -224,8 +223,8 @@ async fn mcp<P: Platform>(req: &RequestInfo, cfg: &Config, platform: &P) -> Resu
         }
         Err(reply) => return Ok(mcp::with_cors(reply, req.header("origin"), req)),
     };
-    let upstream = DiscordUpstream { cfg, secrets, keys: auth_keys, platform };
-    let ep = Endpoint { upstream: Some(&upstream), ..endpoint(cfg, Some(&caller)) };
+    let io = PlatformIo { cfg, platform };
+    let ep = Endpoint { io: Some(&io), ..endpoint(cfg, Some(&caller)) };
     Ok(mcp::post(req, &ep).await)
 }
 

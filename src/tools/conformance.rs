@@ -5,7 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::rules::mcp::tool::{
-    elicit, list_roots, sample, Args, Call, Catalogue, Hints, LogLevel, Output, PromptError, Tool, ToolError,
+    elicit, list_roots, sample, Args, Call, Catalogue, Hints, LogLevel, Output, PromptError, Run, Tool, ToolError,
 };
 use crate::rules::mcp::version::Version;
 
@@ -26,7 +26,7 @@ const fn fixture(
         output_schema: None,
         hints: Hints::PURE,
         scope: "mcp",
-        run,
+        run: Run::Pure(run),
     }
 }
 
@@ -56,7 +56,7 @@ pub const TOOLS: &[Tool] = &[
         output_schema: None,
         hints: Hints::PURE,
         scope: "mcp",
-        run: |_, _| Ok(Output::text("ok")),
+        run: Run::Pure(|_, _| Ok(Output::text("ok"))),
     },
     fixture("test_simple_text", "Returns simple text", |_, _| {
         Ok(Output::text("This is a simple text response for testing."))

@@ -7,15 +7,13 @@
 //! (`discord:<grant>`) and later calls answer at once without calling Discord: no retry loop;
 //! the person reconnects by logging in again.
 
-use serde_json::{json, Map, Value};
+use serde_json::json;
 
 use crate::rules::config::{Config, Secrets};
 use crate::rules::discord::{self, DiscordError, Guild, StoredTokens};
 use crate::rules::keys::AuthKeys;
-use crate::rules::mcp::server::{Upstream, UpstreamFuture};
-use crate::rules::mcp::tool::{Call, Caller, Output};
+use crate::rules::mcp::tool::{Args, Call, Caller, Io, IoStore, Output, ToolFuture};
 use crate::rules::oauth::grant::GrantRecord;
-use crate::rules::platform::Platform;
 use crate::rules::platform::Store;
 use crate::store::grants::{discord_tokens, DiscordState};
 use crate::store::keys as kvkey;
@@ -23,30 +21,24 @@ use crate::store::keys as kvkey;
 /// How long a person's server list is served from KV before Discord is asked again.
 pub const GUILDS_CACHE_SECONDS: i64 = 300;
 
-pub struct DiscordUpstream<'a, P> {
-    pub cfg: &'a Config,
-    pub secrets: Secrets<'a>,
-    pub keys: &'a AuthKeys,
-    pub platform: &'a P,
+/// `discord_guilds`: the caller's Discord servers, read with the grant's stored Discord token.
+pub fn guilds<'a>(_args: &'a Args<'a>, call: &'a Call<'a>, io: &'a dyn Io) -> ToolFuture<'a> {
+    Box::pin(async move {
+        let Some(caller) = call.caller else { return Ok(Output::error("discord_guilds needs a logged-in caller.")) };
+        let (Some(secrets), Some(keys)) = (io.secrets(), io.keys()) else {
+            return Ok(Output::error("This server is not configured to reach Discord."));
+        };
+        let discord = Discord { io, cfg: io.config(), secrets, keys };
+        Ok(discord.guilds(&IoStore(io), caller, (call.now_ms / 1000) as i64).await)
+    })
 }
 
-impl<P: Platform> Upstream for DiscordUpstream<'_, P> {
-    fn call<'a>(
-        &'a self,
-        tool: &'a str,
-        _args: &'a Map<String, Value>,
-        call: &'a Call<'a>,
-    ) -> Option<UpstreamFuture<'a>> {
-        match tool {
-            crate::tools::DISCORD_GUILDS => Some(Box::pin(async move {
-                match call.caller {
-                    Some(caller) => self.guilds(caller, (call.now_ms / 1000) as i64).await,
-                    None => Output::error("discord_guilds needs a logged-in caller."),
-                }
-            })),
-            _ => None,
-        }
-    }
+/// What the tool needs to act through Discord for one call.
+struct Discord<'a> {
+    io: &'a dyn Io,
+    cfg: &'a Config,
+    secrets: Secrets<'a>,
+    keys: &'a AuthKeys,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -79,12 +71,11 @@ fn discord_error(e: &DiscordError) -> Output {
     }
 }
 
-impl<P: Platform> DiscordUpstream<'_, P> {
-    async fn guilds(&self, caller: &Caller, now: i64) -> Output {
-        let Some(kv) = self.platform.kv() else { return Output::error("Storage is unavailable; try again.") };
+impl Discord<'_> {
+    async fn guilds<S: Store>(&self, kv: &S, caller: &Caller, now: i64) -> Output {
         let grant = caller.grant.as_str();
         // Every call reads KV (and may call Discord): one grant must not spend the day's reads.
-        if !self.platform.within_rate(&format!("guilds:{grant}")).await {
+        if !self.io.within_rate(&format!("guilds:{grant}")).await {
             return Output::error("Too many calls of discord_guilds from this login; wait a minute, then try again.");
         }
         if let Ok(Some(raw)) = kv.get(&kvkey::guilds(grant)).await {
@@ -138,7 +129,7 @@ impl<P: Platform> DiscordUpstream<'_, P> {
     }
 
     async fn fetch_guilds(&self, tokens: &StoredTokens) -> Result<Vec<Guild>, DiscordError> {
-        match self.platform.fetch(discord::guilds_request(&self.cfg.discord, &tokens.access_token)).await {
+        match self.io.fetch(discord::guilds_request(&self.cfg.discord, &tokens.access_token)).await {
             Ok(r) => discord::parse_guilds(&r),
             Err(e) => Err(e.into()),
         }
@@ -157,14 +148,11 @@ impl<P: Platform> DiscordUpstream<'_, P> {
             self.mark_reconnect(kv, grant, record, now).await;
             return Err(Output::error(RECONNECT));
         };
-        let answer = match self
-            .platform
-            .fetch(discord::refresh_request(&self.cfg.discord, &self.secrets, refresh_token))
-            .await
-        {
-            Ok(r) => discord::parse_tokens(&r),
-            Err(e) => Err(e.into()),
-        };
+        let answer =
+            match self.io.fetch(discord::refresh_request(&self.cfg.discord, &self.secrets, refresh_token)).await {
+                Ok(r) => discord::parse_tokens(&r),
+                Err(e) => Err(e.into()),
+            };
         match answer {
             Ok(t) => {
                 let mut fresh = StoredTokens::from_exchange(&t, now);
@@ -214,6 +202,8 @@ mod tests {
     use crate::rules::platform::block_on;
     use crate::store::Ops;
     use crate::testing::{config, Fake};
+    use crate::web::io::PlatformIo;
+    use serde_json::Map;
 
     const NOW: i64 = 1_785_240_000;
     const GRANT: &str = "AAAAAAAAAAAAAAAAAAAAAA";
@@ -251,9 +241,7 @@ mod tests {
     }
 
     fn run(fake: &Fake, cfg: &Config, at: i64) -> Output {
-        let secrets = cfg.secrets().unwrap();
-        let keys = secrets.auth_keys();
-        let up = DiscordUpstream { cfg, secrets, keys: &keys, platform: fake };
+        let io = PlatformIo { cfg, platform: fake };
         let caller = Caller {
             user_id: "42".into(),
             username: String::new(),
@@ -267,7 +255,7 @@ mod tests {
         let mut call = Call::new("https://mcp.example", at as u64 * 1000, Version::V2025_11_25);
         call.caller = Some(&caller);
         let args = Map::new();
-        block_on(up.call(crate::tools::DISCORD_GUILDS, &args, &call).unwrap())
+        block_on(guilds(&Args(&args), &call, &io)).unwrap()
     }
 
     fn ops(reads: u32, writes: u32) -> Ops {
@@ -351,7 +339,8 @@ mod tests {
         fake.answers.borrow_mut().push((400, r#"{"error":"invalid_grant"}"#));
         let record: GrantRecord =
             serde_json::from_str(&fake.kv.entries.borrow()[&kvkey::grant("42", GRANT)].0).unwrap();
-        let up = DiscordUpstream { cfg: &cfg, secrets: cfg.secrets().unwrap(), keys: &keys, platform: &fake };
+        let io = PlatformIo { cfg: &cfg, platform: &fake };
+        let up = Discord { io: &io, cfg: &cfg, secrets: cfg.secrets().unwrap(), keys: &keys };
         // What this call read before the other one stored its successor.
         let old = StoredTokens { access_token: "at".into(), refresh_token: Some("rt".into()), expires_at: NOW - 1 };
         block_on(fake.kv.put(&kvkey::discord(GRANT), &stored, None)).unwrap();

@@ -27,8 +27,8 @@ pub struct Endpoint<'a> {
     pub session_key: Option<&'a Key>,
     /// Answer only to loopback host names (`LOCAL_ONLY`, set by `npm start`).
     pub local_only: bool,
-    /// Tools that act through Discord and KV.
-    pub upstream: Option<&'a dyn server::Upstream>,
+    /// Storage and the network, for the tools that need them (see `web::io`).
+    pub io: Option<&'a dyn crate::rules::mcp::tool::Io>,
     /// The tools offered (`tools::registry()` in the Worker).
     pub tools: &'a crate::rules::mcp::tool::Registry,
 }
@@ -200,7 +200,7 @@ async fn post_checked(req: &RequestInfo, ep: &Endpoint<'_>) -> Reply {
         now_ms: req.now_ms,
         caller: ep.caller,
         state_key: ep.state_key,
-        upstream: ep.upstream,
+        io: ep.io,
         tools: ep.tools,
     };
 
@@ -440,7 +440,7 @@ mod tests {
             state_key: None,
             session_key: Some(key),
             local_only: false,
-            upstream: None,
+            io: None,
             tools: crate::tools::registry(),
         }
     }
@@ -455,7 +455,7 @@ mod tests {
                 state_key: None,
                 session_key: None,
                 local_only: false,
-                upstream: None,
+                io: None,
                 tools: crate::tools::registry(),
             },
         )
@@ -506,7 +506,7 @@ mod tests {
                     state_key: None,
                     session_key: None,
                     local_only: false,
-                    upstream: None,
+                    io: None,
                     tools: crate::tools::registry(),
                 }
             )
@@ -726,7 +726,7 @@ mod tests {
             state_key: None,
             session_key: None,
             local_only: true,
-            upstream: None,
+            io: None,
             tools: crate::tools::registry(),
         };
         let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
@@ -745,7 +745,7 @@ mod tests {
             state_key: None,
             session_key: None,
             local_only: false,
-            upstream: None,
+            io: None,
             tools: crate::tools::registry(),
         };
         let mut r = req("/mcp", &[("origin", "https://allowed.example")], "");

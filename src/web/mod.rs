@@ -10,6 +10,7 @@ pub mod consent;
 pub mod discovery;
 pub mod error;
 pub mod http;
+pub mod io;
 pub mod log;
 pub mod mcp;
 pub mod metadata_documents;

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use super::input_required;
 use super::jsonrpc::{RpcError, INTERNAL_ERROR, INVALID_REQUEST, MISSING_CLIENT_CAPABILITY};
 use super::schema;
-use super::tool::{Args, Call, Caller, InputRequired, LogLevel, Output, PromptError, Registry, Tool};
+use super::tool::{Args, Call, Caller, InputRequired, Io, LogLevel, Output, PromptError, Registry, Run, Tool};
 use super::version::{negotiate_initialize, supported_strings, Version};
 use crate::rules::keys::Key;
 
@@ -29,26 +29,12 @@ pub struct Context<'a> {
     pub caller: Option<&'a Caller>,
     /// Seals `requestState` for Multi Round-Trip Requests; `None` when `SECRET_KEY` is unset.
     pub state_key: Option<&'a Key>,
-    /// Runs the tools that need the outside world (Discord, KV); `None` natively and in tests
-    /// of the protocol alone, where those tools answer with their offline fallback.
-    pub upstream: Option<&'a dyn Upstream>,
+    /// Storage and the network for the tools that need them; `None` natively and in tests of
+    /// the protocol alone, where those tools say they cannot run here.
+    pub io: Option<&'a dyn Io>,
     /// The tools offered, with their catalogue of resources and prompts (`tools::registry()` in
     /// the Worker); benchmarks and tests bring their own.
     pub tools: &'a Registry,
-}
-
-/// A tool's work that needs I/O, boxed so the protocol code stays free of the runtime.
-pub type UpstreamFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Output> + 'a>>;
-
-/// Tools that act through the outside world, implemented by the HTTP adapter.
-pub trait Upstream {
-    /// The future running `tool`, or `None` if this tool is not one of them.
-    fn call<'a>(
-        &'a self,
-        tool: &'a str,
-        args: &'a Map<String, Value>,
-        call: &'a Call<'a>,
-    ) -> Option<UpstreamFuture<'a>>;
 }
 
 /// A handled request: its result and the notifications to send before it.
@@ -296,9 +282,15 @@ async fn call_tool(params: &Map<String, Value>, cx: &Context<'_>) -> Result<(Val
     let input_schema = input_schema.ok_or_else(|| RpcError::new(INTERNAL_ERROR, "Internal error"))?;
     let output = match schema::validate_arguments(input_schema, args) {
         Err(e) => Output::error(format!("Invalid arguments for `{name}`: {e}")),
-        Ok(()) => match cx.upstream.and_then(|u| u.call(name, args, &call)) {
-            Some(work) => work.await,
-            None => (tool.run)(&Args(args), &call).unwrap_or_else(Into::into),
+        Ok(()) => match (tool.run, cx.io) {
+            (Run::Pure(run), _) => run(&Args(args), &call).unwrap_or_else(Into::into),
+            (Run::Io(run), Some(io)) => {
+                let args = Args(args);
+                run(&args, &call, io).await.unwrap_or_else(Into::into)
+            }
+            (Run::Io(_), None) => Output::error(format!(
+                "`{name}` needs this server's storage and network, which are not available here."
+            )),
         },
     };
     let result = match &output.input_required {
@@ -392,7 +384,7 @@ mod tests {
             now_ms: 1_785_240_000_000,
             caller: None,
             state_key: None,
-            upstream: None,
+            io: None,
             tools: crate::tools::registry(),
         }
     }

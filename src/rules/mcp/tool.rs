@@ -5,6 +5,9 @@ use std::cell::RefCell;
 
 use serde_json::{json, Map, Value};
 
+use super::catalogue::NoCatalogue;
+pub use super::catalogue::{Catalogue, PromptError};
+pub use super::io::{Io, IoFuture, IoStore, KeyPage};
 use super::version::Version;
 
 /// The behaviour hints clients show to people (MCP `ToolAnnotations`).
@@ -35,8 +38,19 @@ pub struct Tool {
     pub hints: Hints,
     /// The OAuth scope a caller's token must carry to call it (`403 insufficient_scope`).
     pub scope: &'static str,
-    pub run: fn(&Args, &Call) -> Result<Output, ToolError>,
+    pub run: Run,
 }
+
+/// What runs when a tool is called: a pure function, or an async one that reaches storage and
+/// the network through [`Io`]. Either is one function next to its [`Tool`] constant.
+#[derive(Clone, Copy)]
+pub enum Run {
+    Pure(fn(&Args, &Call) -> Result<Output, ToolError>),
+    Io(for<'a> fn(&'a Args<'a>, &'a Call<'a>, &'a dyn Io) -> ToolFuture<'a>),
+}
+
+/// The future of an I/O tool, boxed so a tool is a plain function pointer.
+pub type ToolFuture<'a> = IoFuture<'a, Result<Output, ToolError>>;
 
 impl Tool {
     /// The `tools/list` entry for a protocol version. `None` if a schema constant is not JSON
@@ -109,76 +123,6 @@ impl Registry {
     /// which a unit test keeps from shipping).
     pub fn find(&self, name: &str) -> Option<(&'static Tool, Option<&Value>)> {
         self.entries.iter().find(|(t, _)| t.name == name).map(|(t, s)| (*t, s.as_ref()))
-    }
-}
-
-/// Outcome of `prompts/get` when it fails.
-pub enum PromptError {
-    UnknownPrompt,
-    MissingArgument(&'static str),
-    BadArgument(String),
-}
-
-/// What a server offers besides its tools: resources, resource templates, prompts and their
-/// completions. Injected with the tools (see [`Registry::with_catalogue`]), so the protocol
-/// code names no particular one.
-pub trait Catalogue: Sync {
-    fn resources(&self) -> Vec<Value>;
-    fn templates(&self) -> Vec<Value>;
-    /// The contents of `uri`, or `None` if there is no such resource.
-    fn read(&self, uri: &str, origin: &str, tools: &[&Tool]) -> Option<Value>;
-    fn prompts(&self) -> Vec<Value>;
-    fn get_prompt(
-        &self,
-        name: &str,
-        args: &Map<String, Value>,
-        params: &Map<String, Value>,
-        version: Version,
-        tools: &[&Tool],
-    ) -> Result<Value, PromptError>;
-    /// Completion values for a prompt argument or a template variable; `None`: unknown reference.
-    fn complete(
-        &self,
-        ref_type: &str,
-        ref_name: &str,
-        argument: &str,
-        prefix: &str,
-        tools: &[&Tool],
-    ) -> Option<Vec<String>>;
-    /// A client capability `tool` cannot work without, if any.
-    fn requires(&self, _tool: &str) -> Option<&'static str> {
-        None
-    }
-}
-
-/// Tools only.
-struct NoCatalogue;
-
-impl Catalogue for NoCatalogue {
-    fn resources(&self) -> Vec<Value> {
-        Vec::new()
-    }
-    fn templates(&self) -> Vec<Value> {
-        Vec::new()
-    }
-    fn read(&self, _: &str, _: &str, _: &[&Tool]) -> Option<Value> {
-        None
-    }
-    fn prompts(&self) -> Vec<Value> {
-        Vec::new()
-    }
-    fn get_prompt(
-        &self,
-        _: &str,
-        _: &Map<String, Value>,
-        _: &Map<String, Value>,
-        _: Version,
-        _: &[&Tool],
-    ) -> Result<Value, PromptError> {
-        Err(PromptError::UnknownPrompt)
-    }
-    fn complete(&self, _: &str, _: &str, _: &str, _: &str, _: &[&Tool]) -> Option<Vec<String>> {
-        None
     }
 }
 
