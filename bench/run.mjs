@@ -99,6 +99,19 @@ async function started(label, make, probe) {
   return handle;
 }
 
+/** The empty-handler floor: a Rust `fetch` that answers at once (cargo feature `floor`). */
+async function floor() {
+  return started('floor (Rust fetch that returns at once)', async () => {
+    const port = await freePort();
+    const mf = new Miniflare({
+      ...QUIET, host: '127.0.0.1', port, modules: true, compatibilityDate: COMPATIBILITY_DATE,
+      scriptPath: path.join(ROOT, 'build-floor', 'index.js'), modulesRoot: path.join(ROOT, 'build-floor'),
+      modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
+    });
+    return { mf, url: (await mf.ready).origin, close: () => mf.dispose() };
+  }, (h) => `${h.url}/`);
+}
+
 async function ceiling() {
   return started('ceiling (trivial JS Worker)', async () => {
     const port = await freePort();
@@ -222,9 +235,11 @@ async function main() {
   const jsonOut = process.argv.includes('--json') ? process.argv[process.argv.indexOf('--json') + 1] : null;
   const bin = wrkBin();
   await build({});
+  await build({ features: ['floor'], outDir: 'build-floor', skipSetup: true });
   const bundle = await peerBundle();
   const standin = await startStandin();
   const c = await ceiling();
+  const f = await floor();
   const w = await ours(standin);
   const p = await peer(bundle);
   try {
@@ -243,6 +258,7 @@ async function main() {
     const unauth = { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' };
     const scenarios = [
       { key: 'ceiling', label: 'ceiling: fixed JSON', url: `${c.url}/`, req: {}, status: 200 },
+      { key: 'floor', label: 'floor: Rust fetch returning at once', url: `${f.url}/`, req: {}, status: 200 },
       { key: 'ours-call', label: 'this Worker: authenticated tools/call echo', url: `${w.url}/mcp`, req: echo(refreshed.access_token), status: 200 },
       { key: 'peer-call', label: 'peer: authenticated tools/call echo', url: `${p.url}/mcp`, req: echo(peerRefresh.access_token), status: 200 },
       { key: 'ours-401', label: 'this Worker: 401 with discovery', url: `${w.url}/mcp`, req: unauth, status: 401 },
@@ -275,7 +291,7 @@ async function main() {
     const wasm = readFileSync(path.join(ROOT, 'build', 'index_bg.wasm'));
     const report = {
       date: new Date().toISOString(), machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`, seconds: SECONDS, rounds: ROUNDS,
-      startupMs: { ceiling: c.startupMs, ours: w.startupMs, peer: p.startupMs },
+      startupMs: { ceiling: c.startupMs, floor: f.startupMs, ours: w.startupMs, peer: p.startupMs },
       wasm: { rawKiB: wasm.length / 1024, gzipKiB: gzipSync(wasm, { level: 9 }).length / 1024 },
       kv,
       results: agg,
@@ -284,6 +300,7 @@ async function main() {
     if (jsonOut) writeFileSync(jsonOut, JSON.stringify(report, null, 2));
   } finally {
     await c.close();
+    await f.close();
     await w.close();
     await p.close();
     await standin.close();
@@ -334,19 +351,21 @@ function print(r, scenarios) {
   const lines = [];
   lines.push(`Benchmark, ${r.date}, ${r.machine}; ${r.rounds} interleaved rounds of ${r.seconds} s per scenario and concurrency; medians.`);
   lines.push('');
-  lines.push(row(['scenario', 'c', 'req/s', 'p50 ms', 'p99 ms', 'workerd CPU ms/req', '× ceiling', '× peer']));
-  lines.push(row(['---', '---', '---', '---', '---', '---', '---', '---']));
+  lines.push(row(['scenario', 'c', 'req/s', 'p50 ms', 'p99 ms', 'workerd CPU ms/req', '× ceiling', '× floor', '× peer']));
+  lines.push(row(['---', '---', '---', '---', '---', '---', '---', '---', '---']));
   for (const conc of CONCURRENCY) {
     const ceil = r.results[`ceiling@${conc}`];
+    const fl = r.results[`floor@${conc}`];
     for (const s of scenarios) {
       const x = r.results[`${s.key}@${conc}`];
       const peerKey = s.key.startsWith('ours-') ? s.key.replace('ours-', 'peer-') : null;
       const vsPeer = peerKey ? (x.rps / r.results[`${peerKey}@${conc}`].rps).toFixed(2) : '';
-      lines.push(row([s.label, conc, x.rps.toFixed(0), x.p50.toFixed(2), x.p99.toFixed(2), x.cpu.toFixed(3), (x.rps / ceil.rps).toFixed(2), vsPeer]));
+      const vsFloor = s.key.startsWith('ours-') ? (x.rps / fl.rps).toFixed(2) : '';
+      lines.push(row([s.label, conc, x.rps.toFixed(0), x.p50.toFixed(2), x.p99.toFixed(2), x.cpu.toFixed(3), (x.rps / ceil.rps).toFixed(2), vsFloor, vsPeer]));
     }
   }
   lines.push('');
-  lines.push(`Startup (process start to first answer): ceiling ${r.startupMs.ceiling.toFixed(0)} ms, this Worker ${r.startupMs.ours.toFixed(0)} ms, peer ${r.startupMs.peer.toFixed(0)} ms.`);
+  lines.push(`Startup (process start to first answer): ceiling ${r.startupMs.ceiling.toFixed(0)} ms, floor ${r.startupMs.floor.toFixed(0)} ms, this Worker ${r.startupMs.ours.toFixed(0)} ms, peer ${r.startupMs.peer.toFixed(0)} ms.`);
   lines.push(`Wasm: ${r.wasm.rawKiB.toFixed(1)} KiB raw, ${r.wasm.gzipKiB.toFixed(1)} KiB gzip.`);
   const kv = (k) => `${k.get} reads, ${k.put} writes${k.delete ? `, ${k.delete} deletes` : ''}`;
   const per = (k) => (k ? `${k.get.toFixed(2)} reads, ${k.put.toFixed(2)} writes` : 'n/a');

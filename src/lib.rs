@@ -1,10 +1,11 @@
 //! mcp-oauth-worker: a remote MCP server on Cloudflare Workers, protected by its own
 //! OAuth 2.1 authorization server that delegates login to Discord.
 //!
-//! Everything but [`worker_glue`] is plain Rust with no `worker` import, so the protocol
-//! logic builds and is tested natively with `cargo test`. `worker_glue` is the only module
-//! that sees the Workers runtime: it turns a `worker::Request` into a [`http::RequestInfo`],
-//! calls [`app::handle`], and turns the resulting [`http::Reply`] back into a response.
+//! Layers that depend one way (docs/architecture.md; `tests/layering.rs` checks it):
+//! `runtime` (the only module that sees the Workers runtime, wasm only) → [`service`] (route
+//! and dispatch) → [`web`] (the HTTP adapters, the only layer that builds replies) →
+//! [`rules`] (pure OAuth, MCP and Discord logic) and [`store`] (the KV layout); [`tools`] plug
+//! into the MCP server. Everything but `runtime` builds and is tested natively.
 
 pub mod rules;
 #[cfg(target_arch = "wasm32")]

@@ -11,7 +11,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("rules", &["crate::web", "crate::service", "crate::runtime", "crate::store", "crate::tools", "Reply", "worker::"]),
     ("store", &["crate::web", "crate::service", "crate::runtime", "crate::tools", "Reply", "worker::"]),
     ("tools", &["crate::web", "crate::service", "crate::runtime", "Reply", "worker::"]),
-    ("web", &["crate::service", "crate::runtime", "worker::"]),
+    ("web", &["crate::service", "crate::runtime", "crate::tools", "worker::"]),
     ("service", &["crate::runtime", "worker::"]),
 ];
 

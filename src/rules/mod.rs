@@ -8,3 +8,4 @@ pub mod keys;
 pub mod mcp;
 pub mod oauth;
 pub mod platform;
+pub mod time;

@@ -22,6 +22,14 @@ thread_local! {
     static CONFIG: OnceCell<Rc<Config>> = const { OnceCell::new() };
 }
 
+/// The benchmark's floor: what the runtime and the wasm glue cost with no work at all.
+#[cfg(feature = "floor")]
+#[event(fetch)]
+async fn fetch(_req: Request, _env: Env, _ctx: Context) -> Result<Response> {
+    Ok(Response::builder().with_status(200).fixed(br#"{"jsonrpc":"2.0","id":1,"result":{}}"#.to_vec()))
+}
+
+#[cfg(not(feature = "floor"))]
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let head = req.method() == Method::Head;

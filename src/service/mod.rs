@@ -130,7 +130,7 @@ async fn dispatch<P: Platform>(route: Route, req: &RequestInfo, cfg: &Config, pl
 /// request (which may fetch a metadata document), the token endpoint, the Discord callback
 /// (each one a Discord token exchange, and a pending-login cookie can be replayed with bogus
 /// codes) and the connected apps page (a KV list per load). MCP tool calls that spend KV or
-/// Discord are bounded per grant instead (`discord_tools`).
+/// Discord are bounded per grant instead (`tools::discord`).
 fn rate_bucket(route: Route) -> Option<&'static str> {
     match route {
         Route::Register => Some("register"),

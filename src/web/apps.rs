@@ -62,7 +62,7 @@ fn page(status: u16, title: &str, message: &str) -> Reply {
 
 /// Seconds since the epoch as `2026-11-23 14:05 UTC`.
 fn when(seconds: i64) -> String {
-    let iso = crate::tools::iso8601(seconds.max(0) as u64 * 1000);
+    let iso = crate::rules::time::iso8601(seconds.max(0) as u64 * 1000);
     format!("{} UTC", iso.get(..16).unwrap_or(&iso).replace('T', " "))
 }
 

@@ -1,5 +1,5 @@
 //! The HTTP vocabulary the pure code speaks: a request summary in, a [`Reply`] out.
-//! `worker_glue` converts to and from the runtime's types; nothing here touches the runtime.
+//! `runtime` converts to and from the Workers types; nothing here touches the runtime.
 
 use url::Url;
 
@@ -115,7 +115,7 @@ impl RequestInfo {
     }
 }
 
-/// A response, built by pure code and sent by `worker_glue`.
+/// A response, built by the HTTP adapters and sent by `runtime`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
     pub status: u16,

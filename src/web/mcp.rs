@@ -1,5 +1,6 @@
 //! Streamable HTTP for every supported version, statelessly: each POST is judged on its own
-//! headers and body, so any isolate can serve any request. No session id is ever issued.
+//! headers and body, so any isolate can serve any request. 2025 clients get a signed
+//! `Mcp-Session-Id` that any isolate verifies without storage.
 
 use base64::Engine;
 use serde_json::{Map, Value};

@@ -54,10 +54,11 @@ export default function (env) {
  * it (and counts every KV call: `countKv: true` alone counts without faults; read the counts
  * with kvOps()); `rateLimit` binds RATE_LIMITER at that many requests a minute (as wrangler.toml does
  * at 60); `buildDir: 'build-conformance'` runs the conformance build (relative to the
- * repository, or absolute).
+ * repository, or absolute; `MCP_WORKER_BUILD_DIR` changes the default, e.g. to run a suite
+ * against an older build and see which tests it fails).
  * Resolves to { url, mf, kv(), restart(bindings, kvFaults), close() }.
  */
-export async function startWorker({ bindings = {}, kv = true, kvFaults = null, countKv = false, buildDir = 'build', port = 0, rateLimit = null, captureLogs = false } = {}) {
+export async function startWorker({ bindings = {}, kv = true, kvFaults = null, countKv = false, buildDir = process.env.MCP_WORKER_BUILD_DIR ?? 'build', port = 0, rateLimit = null, captureLogs = false } = {}) {
   if (countKv && !kvFaults) kvFaults = [];
   // The Worker's console output, line by line (workerd's stdout), when asked for.
   const logs = [];

@@ -1,5 +1,6 @@
-//! The Model Context Protocol: JSON-RPC envelopes, versions, tools and dispatch, and the
-//! Streamable HTTP transport. Pure: no runtime types, no I/O, no state between requests.
+//! The Model Context Protocol: JSON-RPC envelopes, versions and headers, tools and dispatch.
+//! Pure: no runtime types, no I/O, no state between requests. The Streamable HTTP transport
+//! is `web::mcp`.
 
 pub mod catalogue;
 pub mod headers;

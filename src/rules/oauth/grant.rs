@@ -1,6 +1,6 @@
 //! What a login grants, and the token endpoint's rules: the authorization code (sealed, so
 //! any edge location can redeem it without storage), client authentication as registered,
-//! and the refresh token record kept in KV under its hash.
+//! and the grant record kept in KV (its key: `store::keys::grant`).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
