@@ -11,7 +11,10 @@ use mcp_oauth_worker::rules::oauth::grant::{authenticate, redeem, ClientKeys};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(form) = Form::parse(data) else { return };
-    let (id, secret) = (common::key(mcp_oauth_worker::rules::keys::CLIENT_ID), common::key(mcp_oauth_worker::rules::keys::CLIENT_SECRET));
+    let (id, secret) = (
+        common::key(mcp_oauth_worker::rules::keys::CLIENT_ID),
+        common::key(mcp_oauth_worker::rules::keys::CLIENT_SECRET),
+    );
     let keys = ClientKeys { id: &id, secret: &secret, configured: &[], allow_loopback_http: false };
     let _ = authenticate(&form, form.get("authorization"), &keys);
     if let Some(client) = form.get("client_id") {

@@ -6,8 +6,8 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use mcp_oauth_worker::web::http::{Body, RequestInfo};
 use mcp_oauth_worker::rules::mcp::tool::Caller;
+use mcp_oauth_worker::web::http::{Body, RequestInfo};
 use mcp_oauth_worker::web::mcp::{self, Endpoint};
 
 const VERSIONS: [&str; 5] = ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "x"];

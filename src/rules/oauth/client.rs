@@ -152,7 +152,10 @@ pub const MAX_METADATA_DOCUMENT: usize = 5 * 1024;
 /// also admits `http://127.0.0.1`-style URLs.
 pub fn metadata_url(id: &str, allow_loopback_http: bool) -> Option<url::Url> {
     // ASCII only: this build has no IDNA tables (an international host is written in punycode).
-    if id.len() > redirect::MAX_LEN || !id.is_ascii() || !(id.starts_with("https://") || id.starts_with("http://")) {
+    if id.len() > redirect::MAX_LEN || !redirect::plain_authority(id) || !id.is_ascii() {
+        return None;
+    }
+    if !(id.starts_with("https://") || id.starts_with("http://")) {
         return None;
     }
     let url = url::Url::parse(id).ok()?;
@@ -307,7 +310,7 @@ pub fn register(body: &Value, now: i64) -> Result<Client, RegistrationError> {
     let name = optional_string(body, "client_name", MAX_CLIENT_NAME)?;
     let client_uri = optional_string(body, "client_uri", MAX_URI_FIELD)?;
     if let Some(u) = client_uri {
-        if !u.is_ascii() || !url::Url::parse(u).is_ok_and(|u| u.scheme() == "https") {
+        if !u.is_ascii() || !redirect::plain_authority(u) || !url::Url::parse(u).is_ok_and(|u| u.scheme() == "https") {
             return Err(meta_error("client_uri must be an https URL, with an ASCII host name (punycode)"));
         }
     }
@@ -569,6 +572,7 @@ mod tests {
         assert!(metadata_url("http://app.example/c.json", true).is_none());
         assert!(metadata_url("https://bücher.example/c.json", false).is_none(), "no IDNA: punycode only");
         assert!(metadata_url("https://xn--bcher-kva.example/c.json", false).is_some());
+        assert!(metadata_url("https://B%C3%9CCHER.example/c.json", false).is_none(), "escaped host");
     }
 
     #[test]

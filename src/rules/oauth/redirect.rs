@@ -78,6 +78,20 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
+/// Whether the authority (between `scheme://` and the path) is plain ASCII with no percent
+/// escapes: the only form this server hands to the URL parser. This build has no IDNA tables
+/// (`idna_adapter` is pinned in Cargo.toml), an escaped or international host is never the
+/// canonical form, and the stand-in IDNA code asserts on such hosts in debug builds.
+pub fn plain_authority(raw: &str) -> bool {
+    // URL parsers drop tabs and newlines anywhere before reading the authority.
+    let raw: String = raw.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).collect();
+    let Some((_, rest)) = raw.split_once(':') else { return raw.is_ascii() };
+    // Parsers read `\` as `/` after special schemes: the authority starts after either.
+    let rest = rest.trim_start_matches(['/', '\\']);
+    let authority = rest.split(['/', '\\', '?', '#']).next().unwrap_or(rest);
+    authority.is_ascii() && !authority.contains('%')
+}
+
 /// Checks a redirect URI offered at registration (or in a client metadata document).
 pub fn validate(raw: &str) -> Result<Url, RedirectError> {
     if raw.len() > MAX_LEN {
@@ -94,6 +108,9 @@ pub fn validate(raw: &str) -> Result<Url, RedirectError> {
             Some(a) if !a.is_ascii() => RedirectError::NonAsciiHost,
             _ => RedirectError::NotCanonical,
         });
+    }
+    if !plain_authority(raw) {
+        return Err(RedirectError::NotCanonical); // a percent-escaped host
     }
     let url = Url::parse(raw).map_err(|_| RedirectError::NotAbsolute)?;
     let scheme = url.scheme();
@@ -124,8 +141,9 @@ pub fn matches(registered: &str, requested: &str) -> bool {
     if registered == requested {
         return true;
     }
-    if !requested.is_ascii() {
-        return false; // registered URIs are ASCII (see `validate`)
+    // Registered URIs are plain ASCII (see `validate`); nothing else reaches the parser.
+    if [registered, requested].iter().any(|u| !u.is_ascii() || !plain_authority(u)) {
+        return false;
     }
     let (Ok(r), Ok(q)) = (Url::parse(registered), Url::parse(requested)) else { return false };
     r.scheme() == "http"
@@ -179,6 +197,12 @@ mod tests {
         assert!(err("https://bücher.example/cb").describe().contains("punycode"));
         assert!(validate("https://xn--bcher-kva.example/cb").is_ok(), "the punycode form is accepted");
         assert_eq!(err("https://a.example/pâth"), RedirectError::NotCanonical, "non-ASCII outside the host");
+        // A percent-escaped host, with capitals: never parsed (debug builds of the IDNA stand-in assert).
+        assert_eq!(err("https://URW%C3%A8.example/cb"), RedirectError::NotCanonical);
+        assert_eq!(err("https:\\\\URW%C3%A8.example/cb"), RedirectError::NotCanonical);
+        assert!(validate("https://a.example/p%C3%A2th").is_ok(), "an escaped path is fine");
+        assert!(!plain_authority("http:\t/.EE%EE%22/x"), "tabs are dropped before the authority is read");
+        assert!(!matches("http://127.0.0.1/cb", "http://URW%C3%A8:99/cb"));
         assert!(!matches("http://127.0.0.1/cb", "http://127.0.0.1:99/çb"));
         assert_eq!(err("javascript:alert(1)"), RedirectError::RefusedScheme("javascript".into()));
         assert_eq!(err("JavaScript:alert(1)"), RedirectError::RefusedScheme("javascript".into()));
