@@ -9,6 +9,7 @@
 //   npm run bench                        3 rounds of 5 s per scenario
 //   BENCH_SECONDS=10 BENCH_ROUNDS=5 npm run bench
 //   npm run bench -- --json results.json
+//   npm run bench -- --profile           CPU profiles by phase instead (bench/profile.mjs)
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,9 +19,11 @@ import { gzipSync } from 'node:zlib';
 import { Miniflare } from 'miniflare';
 import { ROOT, childProcesses, esbuildBin, installHint, isDebian, onPath, run, say } from '../scripts/lib.mjs';
 import { build } from '../scripts/build.mjs';
+import { setup } from '../scripts/setup.mjs';
 import { COMPATIBILITY_DATE, completeBindings, freePort, startWorker } from '../tests/support/worker.mjs';
 import { startStandin } from '../tests/support/discord-standin.mjs';
 import { login, pkcePair } from '../tests/support/oauth.mjs';
+import { profile } from './profile.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -233,8 +236,18 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.
 
 async function main() {
   const jsonOut = process.argv.includes('--json') ? process.argv[process.argv.indexOf('--json') + 1] : null;
+  await setup();
   const bin = wrkBin();
-  await build({});
+  await build({ skipSetup: true });
+  if (process.argv.includes('--profile')) {
+    const standin = await startStandin();
+    try {
+      await profile({ wrk: bin, standin });
+    } finally {
+      await standin.close();
+    }
+    return;
+  }
   await build({ features: ['floor'], outDir: 'build-floor', skipSetup: true });
   const bundle = await peerBundle();
   const standin = await startStandin();
@@ -298,6 +311,8 @@ async function main() {
     };
     print(report, scenarios);
     if (jsonOut) writeFileSync(jsonOut, JSON.stringify(report, null, 2));
+    // How cost grows with argument size and tool count, natively (benches/scale.rs).
+    await run('cargo', ['bench', '--quiet', '--bench', 'scale']);
   } finally {
     await c.close();
     await f.close();

@@ -176,11 +176,6 @@ fn see_other(location: &str) -> Reply {
     Reply::empty(303).with_header("location", location).with_header("cache-control", "no-store")
 }
 
-/// A grant id as this server makes them (base64url of random bytes), before it goes into a key.
-fn plausible_grant(id: &str) -> bool {
-    (16..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 /// `POST /apps`: disconnect an application, or log out of the page.
 pub async fn act<P: Platform>(
     req: &RequestInfo,
@@ -217,7 +212,7 @@ pub async fn act<P: Platform>(
         (Some("logout"), _) => {
             see_other("/apps").append_header("set-cookie", cookie::set_cookie(SESSION_COOKIE, "", 0))
         }
-        (Some("revoke"), Some(grant)) if plausible_grant(grant) => {
+        (Some("revoke"), Some(grant)) if crate::rules::oauth::grant::is_grant_id(grant) => {
             match revoke::disconnect(cfg, secrets, keys, platform, now, &s.id, grant).await {
                 // This browser's remembered approval of the client goes too: it must ask again.
                 Ok(Some(client_id)) => match crate::web::consent::forget_consent(req, keys, &client_id) {
@@ -243,10 +238,10 @@ mod tests {
 
     #[test]
     fn grant_ids_are_checked_before_they_reach_a_key() {
-        assert!(plausible_grant("AAAAAAAAAAAAAAAAAAAAAA"));
+        assert!(crate::rules::oauth::grant::is_grant_id("AAAAAAAAAAAAAAAAAAAAAA"));
         for bad in ["", "short", "a:b:cccccccccccccccccc", &"a".repeat(65), "aaaaaaaaaaaaaaaa/..", "aaaaaaaaaaaaaaaa é"]
         {
-            assert!(!plausible_grant(bad), "{bad}");
+            assert!(!crate::rules::oauth::grant::is_grant_id(bad), "{bad}");
         }
     }
 

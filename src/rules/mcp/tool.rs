@@ -134,6 +134,7 @@ impl<'a> Args<'a> {
         self.0.get(name).and_then(Value::as_str).ok_or_else(|| ToolError::expected(name, "a string"))
     }
 
+    /// An optional string argument (the API tools use; docs/tools.md).
     pub fn opt_str(&self, name: &str) -> Option<&'a str> {
         self.0.get(name).and_then(Value::as_str)
     }

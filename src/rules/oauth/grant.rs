@@ -17,6 +17,12 @@ use crate::rules::keys::Key;
 
 /// An authorization code is good for this long: long enough for a client's backend at
 /// another edge location, short enough to make a stolen one useless.
+/// A grant id as this server makes them (base64url of random bytes): checked before an id
+/// from outside goes into a KV key.
+pub fn is_grant_id(s: &str) -> bool {
+    (16..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// A grant (a login) ends this long after it began, however often it is refreshed; then the
 /// person logs in again, and their Discord profile is read afresh.
 pub const MAX_GRANT_SECONDS: i64 = 90 * 24 * 3600;

@@ -22,6 +22,8 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::error::OAuthError;
+use super::grant::is_grant_id;
+use crate::rules::discord::is_snowflake;
 use crate::rules::keys::Key;
 
 const PREFIX: &str = "mcpr1.";
@@ -43,14 +45,6 @@ pub struct RefreshToken {
     pub user: String,
     pub grant: String,
     pub generation: u32,
-}
-
-fn is_snowflake(s: &str) -> bool {
-    (1..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn is_grant_id(s: &str) -> bool {
-    (16..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 impl RefreshToken {
