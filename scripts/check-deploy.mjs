@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { parse } from 'smol-toml';
 import { ROOT, packageBin, say } from './lib.mjs';
 
-// Names as `Config::load` in src/config.rs reads them.
+// Names as `Config::load` in src/rules/config.rs reads them.
 const REQUIRED_SECRETS = ['DISCORD_CLIENT_ID', 'DISCORD_CLIENT_SECRET', 'SECRET_KEY'];
 const SECRETS = [...REQUIRED_SECRETS, 'SECRET_KEY_PREVIOUS', 'OAUTH_CLIENTS'];
 const KV_BINDING = 'OAUTH_KV';
@@ -31,7 +31,7 @@ const file = path.resolve(options.config ?? path.join(ROOT, 'wrangler.toml'));
 const relative = path.relative(process.cwd(), file);
 const shown = relative.startsWith('..') ? file : relative;
 
-// The rules of `Config::load` in src/config.rs for each [vars] entry (given trimmed and non-blank,
+// The rules of `Config::load` in src/rules/config.rs for each [vars] entry (given trimmed and non-blank,
 // since a blank value counts as unset there), stricter where only a deployed Worker is concerned.
 const VARS = {
   DISCORD_BASE_URL: {
@@ -80,7 +80,7 @@ function secondsProblem(v, min, max) {
   return !(n >= min && n <= max) && `must be a whole number of seconds from ${min} to ${max}`;
 }
 
-// `parse_origins` in src/config.rs: each entry must be exactly its own origin.
+// `parse_origins` in src/rules/config.rs: each entry must be exactly its own origin.
 function originsProblem(v) {
   const isOrigin = (entry) => {
     try {
@@ -100,7 +100,7 @@ function idsProblem(v) {
   return !ids.every((id) => /^\d{1,24}$/.test(id)) && 'must be comma-separated Discord ids (digits)';
 }
 
-// `parse_discord_base` in src/config.rs minus its exception for http on loopback: the deployed
+// `parse_discord_base` in src/rules/config.rs minus its exception for http on loopback: the deployed
 // Worker sends the Discord client secret there, and a local stand-in is out of its reach.
 function discordBaseProblem(v) {
   let url;

@@ -170,7 +170,7 @@ test('secrets in [vars] are refused, each with its secret put command', () => {
   assert.match(r.last, /5 problems to fix before deploying\.$/);
 });
 
-test('token lifetimes follow the bounds of src/config.rs and must be strings', () => {
+test('token lifetimes follow the bounds of src/rules/config.rs and must be strings', () => {
   const bad = [
     ['ACCESS_TOKEN_TTL', '"59"', 60, 86400],
     ['ACCESS_TOKEN_TTL', '"86401"', 60, 86400],
@@ -190,7 +190,7 @@ test('token lifetimes follow the bounds of src/config.rs and must be strings', (
   assertOnlyError(check(['--config', file, '--offline']), `✗ ACCESS_TOKEN_TTL is not a quoted string in [vars], so the Worker would ignore it. Fix: write it in quotes in ${file}: ACCESS_TOKEN_TTL = "600"`);
 });
 
-test('access lists and origins follow the rules of src/config.rs', () => {
+test('access lists and origins follow the rules of src/rules/config.rs', () => {
   assertOnlyError(checkVars('ALLOWED_DISCORD_USERS = "80351110224678912,nelly"'), /^✗ ALLOWED_DISCORD_USERS must be comma-separated Discord ids \(digits\)\. Fix: /);
   assertOnlyError(checkVars('ALLOWED_DISCORD_GUILDS = "1,x"'), /^✗ ALLOWED_DISCORD_GUILDS must be/);
   assertOnlyError(checkVars('ALLOWED_ORIGINS = "https://ok.example,*"'), /^✗ ALLOWED_ORIGINS must be comma-separated origins/);
@@ -203,8 +203,8 @@ test('an unknown var is a warning naming every variable the Worker reads', () =>
   const r = checkVars('DISCORD_BASE_ULR = "https://discord.com"\nACCESS_TOKEN_TTL = "600"');
   assert.equal(r.status, 0, r.out);
   assert.deepEqual(r.errors, []);
-  // The known names are exactly the non-secret names src/config.rs reads.
-  const source = readFileSync(path.join(ROOT, 'src', 'config.rs'), 'utf8');
+  // The known names are exactly the non-secret names src/rules/config.rs reads.
+  const source = readFileSync(path.join(ROOT, 'src', 'rules', 'config.rs'), 'utf8');
   const read = [...source.matchAll(/(?:non_empty|flag|id_list)\("([A-Z_]+)"\)/g)].map((m) => m[1]);
   const secrets = ['DISCORD_CLIENT_ID', 'DISCORD_CLIENT_SECRET', 'SECRET_KEY', 'SECRET_KEY_PREVIOUS', 'OAUTH_CLIENTS'];
   const known = [...new Set(read)].filter((n) => !secrets.includes(n));

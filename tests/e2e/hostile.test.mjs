@@ -300,7 +300,10 @@ describe('hostile input', () => {
     const failures = [];
     for (const cse of cases) {
       const req = cse.req();
-      const { res: out, text, json } = await send(req);
+      // A failed exchange names its case (and why: reset, refused…), not just "fetch failed".
+      const { res: out, text, json } = await send(req).catch((e) => {
+        throw new Error(`[${cse.group}] ${cse.name}: ${req.method ?? 'GET'} ${req.path.slice(0, 120)}: ${e.message} (${e.cause?.code ?? e.cause?.message ?? 'no cause'})`);
+      });
       const e = cse.expect;
       const why = [];
       if (out.status >= 500) why.push(`5xx: ${out.status}`);
