@@ -227,40 +227,32 @@ impl Config {
         let flag = |name: &str| non_empty(name).is_some_and(|v| matches!(v.trim(), "true" | "1" | "yes"));
         let local_only = flag("LOCAL_ONLY");
         let registration_disabled = flag("DISABLE_REGISTRATION");
-        let access_token_ttl = match non_empty("ACCESS_TOKEN_TTL").map(|v| v.trim().parse::<i64>()) {
-            None => 3600,
-            Some(Ok(n)) if (60..=86_400).contains(&n) => n,
-            Some(_) => {
-                problems.push(Problem {
-                    name: "ACCESS_TOKEN_TTL",
-                    issue: Issue::Invalid("must be a number of seconds from 60 to 86400"),
-                });
-                3600
-            }
-        };
-
-        let refresh_token_ttl = match non_empty("REFRESH_TOKEN_TTL").map(|v| v.trim().parse::<i64>()) {
-            None => crate::rules::oauth::refresh::DEFAULT_TTL_SECONDS,
-            Some(Ok(n)) if (3600..=7_776_000).contains(&n) => n,
-            Some(_) => {
-                problems.push(Problem {
-                    name: "REFRESH_TOKEN_TTL",
-                    issue: Issue::Invalid("must be a number of seconds from 3600 to 7776000 (90 days)"),
-                });
-                crate::rules::oauth::refresh::DEFAULT_TTL_SECONDS
-            }
-        };
-        let refresh_reuse_window = match non_empty("REFRESH_REUSE_WINDOW").map(|v| v.trim().parse::<i64>()) {
-            None => crate::rules::oauth::refresh::DEFAULT_REUSE_WINDOW_SECONDS,
-            Some(Ok(n)) if (0..=86_400).contains(&n) => n,
-            Some(_) => {
-                problems.push(Problem {
-                    name: "REFRESH_REUSE_WINDOW",
-                    issue: Issue::Invalid("must be a number of seconds from 0 to 86400"),
-                });
-                crate::rules::oauth::refresh::DEFAULT_REUSE_WINDOW_SECONDS
-            }
-        };
+        // A number of seconds within its bounds; anything else is a problem, and the default.
+        let mut seconds =
+            |name: &'static str, bounds: std::ops::RangeInclusive<i64>, default: i64, why: &'static str| {
+                match non_empty(name).map(|v| v.trim().parse::<i64>()) {
+                    None => default,
+                    Some(Ok(n)) if bounds.contains(&n) => n,
+                    Some(_) => {
+                        problems.push(Problem { name, issue: Issue::Invalid(why) });
+                        default
+                    }
+                }
+            };
+        let access_token_ttl =
+            seconds("ACCESS_TOKEN_TTL", 60..=86_400, 3600, "must be a number of seconds from 60 to 86400");
+        let refresh_token_ttl = seconds(
+            "REFRESH_TOKEN_TTL",
+            3600..=7_776_000,
+            crate::rules::oauth::refresh::DEFAULT_TTL_SECONDS,
+            "must be a number of seconds from 3600 to 7776000 (90 days)",
+        );
+        let refresh_reuse_window = seconds(
+            "REFRESH_REUSE_WINDOW",
+            0..=86_400,
+            crate::rules::oauth::refresh::DEFAULT_REUSE_WINDOW_SECONDS,
+            "must be a number of seconds from 0 to 86400",
+        );
         let mut id_list = |name: &'static str| -> Vec<String> {
             let raw = non_empty(name).unwrap_or_default();
             let ids: Vec<String> = raw.split(',').map(str::trim).filter(|e| !e.is_empty()).map(String::from).collect();

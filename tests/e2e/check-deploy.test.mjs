@@ -205,7 +205,7 @@ test('an unknown var is a warning naming every variable the Worker reads', () =>
   assert.deepEqual(r.errors, []);
   // The known names are exactly the non-secret names src/rules/config.rs reads.
   const source = readFileSync(path.join(ROOT, 'src', 'rules', 'config.rs'), 'utf8');
-  const read = [...source.matchAll(/(?:non_empty|flag|id_list)\("([A-Z_]+)"\)/g)].map((m) => m[1]);
+  const read = [...source.matchAll(/(?:non_empty|flag|id_list|seconds)\(\s*"([A-Z_]+)"/g)].map((m) => m[1]);
   const secrets = ['DISCORD_CLIENT_ID', 'DISCORD_CLIENT_SECRET', 'SECRET_KEY', 'SECRET_KEY_PREVIOUS', 'OAUTH_CLIENTS'];
   const known = [...new Set(read)].filter((n) => !secrets.includes(n));
   const warning = r.warnings[0].match(/^! \[vars\] DISCORD_BASE_ULR is not read by the Worker \(a typo\?\); it reads (.+)$/);

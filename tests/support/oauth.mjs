@@ -40,6 +40,16 @@ export function consentForm(html) {
   return { action: form[1], fields };
 }
 
+/** One request with the jar's cookies, keeping what it sets; redirects are not followed. */
+async function jarFetch(jar, url, init, accept) {
+  const headers = { accept, ...(init.headers ?? {}) };
+  const cookie = jar.header(url);
+  if (cookie) headers.cookie = cookie;
+  const res = await fetch(url, { ...init, headers, redirect: 'manual' });
+  jar.store(url, res);
+  return res;
+}
+
 /**
  * Walks from an authorization URL to the client's redirect URI. Returns { url, pages } where
  * `url` is the final redirect (with code or error) and `pages` the HTML pages seen.
@@ -51,11 +61,7 @@ export async function browse(start, { decision = 'approve', jar = new Jar(), sto
   const pages = [];
   for (let i = 0; i < maxSteps; i++) {
     if (url.startsWith(stopAt) || !/^https?:/.test(url)) return { url, pages, jar };
-    const headers = { accept: 'text/html', ...(init.headers ?? {}) };
-    const cookie = jar.header(url);
-    if (cookie) headers.cookie = cookie;
-    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
-    jar.store(url, res);
+    const res = await jarFetch(jar, url, init, 'text/html');
     if (res.status >= 300 && res.status < 400) {
       url = new URL(res.headers.get('location'), url).toString();
       init = {};
@@ -124,11 +130,7 @@ export async function login(base, { scope = 'mcp profile', authBase = base, jar 
 /** GET `url` with the jar's cookies, following redirects; the last answer and its body. */
 export async function visit(jar, url, init = {}) {
   for (let i = 0; i < 8; i++) {
-    const headers = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', ...(init.headers ?? {}) };
-    const cookie = jar.header(url);
-    if (cookie) headers.cookie = cookie;
-    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
-    jar.store(url, res);
+    const res = await jarFetch(jar, url, init, 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8');
     if (res.status >= 300 && res.status < 400) {
       url = new URL(res.headers.get('location'), url).toString();
       init = {};
