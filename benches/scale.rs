@@ -12,16 +12,7 @@ use mcp_oauth_worker::web::http::{Body, RequestInfo};
 use mcp_oauth_worker::web::mcp::{self, Endpoint};
 use serde_json::{json, Value};
 
-fn block_on<F: std::future::Future>(fut: F) -> F::Output {
-    use std::task::{Context, Poll, Waker};
-    let mut fut = std::pin::pin!(fut);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
+use mcp_oauth_worker::rules::platform::block_on;
 
 /// Median time of one call of `f`, over enough repetitions to fill about `budget`.
 fn time(budget: Duration, mut f: impl FnMut()) -> Duration {

@@ -39,13 +39,5 @@ impl Platform for Offline {
     }
 }
 
-pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
-    use std::task::{Context, Poll, Waker};
-    let mut fut = std::pin::pin!(fut);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
+#[allow(unused_imports)] // not every target runs futures
+pub use mcp_oauth_worker::rules::platform::block_on;
