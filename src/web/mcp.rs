@@ -434,32 +434,26 @@ mod tests {
             .with_now(1_785_240_000_000)
     }
 
-    fn with_sessions(key: &Key) -> Endpoint<'_> {
+    /// An endpoint admitting browser `allowed` origins, with nothing else configured.
+    fn plain(allowed: &[String]) -> Endpoint<'_> {
         Endpoint {
-            allowed_origins: &[],
+            allowed_origins: allowed,
             caller: None,
             state_key: None,
-            session_key: Some(key),
+            session_key: None,
             local_only: false,
             io: None,
             tools: crate::tools::registry(),
         }
     }
 
+    fn with_sessions(key: &Key) -> Endpoint<'_> {
+        Endpoint { session_key: Some(key), ..plain(&[]) }
+    }
+
     fn post_with(headers: &[(&str, &str)], body: &str) -> Reply {
         let allowed = vec!["https://allowed.example".to_string()];
-        post(
-            &req("/mcp", headers, body),
-            &Endpoint {
-                allowed_origins: &allowed,
-                caller: None,
-                state_key: None,
-                session_key: None,
-                local_only: false,
-                io: None,
-                tools: crate::tools::registry(),
-            },
-        )
+        post(&req("/mcp", headers, body), &plain(&allowed))
     }
 
     fn json_of(r: &Reply) -> Value {
@@ -498,22 +492,7 @@ mod tests {
         assert_eq!(post_with(&[], &big).status, 413);
         let mut r = req("/mcp", &[], "");
         r.body = Body::TooLarge;
-        assert_eq!(
-            post(
-                &r,
-                &Endpoint {
-                    allowed_origins: &[],
-                    caller: None,
-                    state_key: None,
-                    session_key: None,
-                    local_only: false,
-                    io: None,
-                    tools: crate::tools::registry(),
-                }
-            )
-            .status,
-            413
-        );
+        assert_eq!(post(&r, &plain(&[])).status, 413);
     }
 
     #[test]
@@ -721,15 +700,7 @@ mod tests {
 
     #[test]
     fn local_only_refuses_other_host_names() {
-        let ep = Endpoint {
-            allowed_origins: &[],
-            caller: None,
-            state_key: None,
-            session_key: None,
-            local_only: true,
-            io: None,
-            tools: crate::tools::registry(),
-        };
+        let ep = Endpoint { local_only: true, ..plain(&[]) };
         let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
         assert_eq!(post(&req("/mcp", &[], ping), &ep).status, 200);
         let mut rebound = req("/mcp", &[], ping);
@@ -740,15 +711,7 @@ mod tests {
     #[test]
     fn preflight_for_allowed_origins_only() {
         let allowed = vec!["https://allowed.example".to_string()];
-        let ep = Endpoint {
-            allowed_origins: &allowed,
-            caller: None,
-            state_key: None,
-            session_key: None,
-            local_only: false,
-            io: None,
-            tools: crate::tools::registry(),
-        };
+        let ep = plain(&allowed);
         let mut r = req("/mcp", &[("origin", "https://allowed.example")], "");
         r.method = "OPTIONS".into();
         let ok = preflight(&r, &ep, "POST, OPTIONS");
