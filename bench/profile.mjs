@@ -100,7 +100,7 @@ export async function profile({ wrk, standin }) {
     host: '127.0.0.1', port, inspectorPort,
     handleRuntimeStdio: (out, err) => { out.resume(); err.resume(); },
     workers: [{
-      name: 'ours', modules: true, scriptPath: path.join(ROOT, 'build', 'index.js'), modulesRoot: path.join(ROOT, 'build'),
+      name: 'ours', modules: true, scriptPath: path.join(ROOT, 'build-profile', 'index.js'), modulesRoot: path.join(ROOT, 'build-profile'),
       modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
       compatibilityDate: COMPATIBILITY_DATE, bindings: completeBindings(standin.url), kvNamespaces: { OAUTH_KV: 'ours' },
     }],

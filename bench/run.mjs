@@ -238,8 +238,9 @@ async function main() {
   const jsonOut = process.argv.includes('--json') ? process.argv[process.argv.indexOf('--json') + 1] : null;
   await setup();
   const bin = wrkBin();
-  await build({ skipSetup: true });
   if (process.argv.includes('--profile')) {
+    // Its own build, with the wasm names section, so Rust functions show by name.
+    await build({ outDir: 'build-profile', names: true, skipSetup: true });
     const standin = await startStandin();
     try {
       await profile({ wrk: bin, standin });
@@ -248,6 +249,7 @@ async function main() {
     }
     return;
   }
+  await build({ skipSetup: true });
   await build({ features: ['floor'], outDir: 'build-floor', skipSetup: true });
   const bundle = await peerBundle();
   const standin = await startStandin();

@@ -9,8 +9,8 @@ import { ROOT, buildEnv, run, say, seconds, workerBuildBin } from './lib.mjs';
 import { setup } from './setup.mjs';
 
 // Everything the wasm depends on; an unchanged hash means build/ is current.
-function inputsHash(features) {
-  const h = createHash('sha256').update(JSON.stringify(features));
+function inputsHash(features, names) {
+  const h = createHash('sha256').update(JSON.stringify({ features, names }));
   const files = ['Cargo.toml', 'Cargo.lock', ...readdirSync(path.join(ROOT, 'src'), { recursive: true }).map((f) => path.join('src', String(f)))];
   for (const f of files.sort()) {
     const full = path.join(ROOT, f);
@@ -22,14 +22,15 @@ function inputsHash(features) {
 /**
  * Builds into `outDir` (relative to the repository). `features` are cargo features: the
  * conformance build uses `conformance` and its own directory, so the default build/ that
- * `wrangler deploy` uploads never contains the fixtures.
+ * `wrangler deploy` uploads never contains the fixtures. `names` keeps the wasm names section
+ * (Rust function names in profiles and stack traces), which the deployed build leaves out.
  */
-export async function build({ features = [], outDir = 'build', force = false, skipSetup = false } = {}) {
+export async function build({ features = [], outDir = 'build', force = false, skipSetup = false, names = false } = {}) {
   if (!skipSetup) await setup();
   const start = Date.now();
   const out = path.join(ROOT, outDir);
   const stamp = path.join(out, '.inputs-hash');
-  const hash = inputsHash(features);
+  const hash = inputsHash(features, names);
   if (!force && existsSync(stamp) && readFileSync(stamp, 'utf8') === hash && existsSync(path.join(out, 'index.js'))) {
     say(`${outDir}/ is up to date (sources unchanged).`);
     return;
@@ -41,6 +42,7 @@ export async function build({ features = [], outDir = 'build', force = false, sk
   const wasm = path.join(out, 'index_bg.wasm');
   if (!existsSync(path.join(out, 'index.js'))) throw new Error(`worker-build produced no ${outDir}/index.js`);
   plainEntrypoint(path.join(out, 'index.js'));
+  if (!names && existsSync(wasm)) writeFileSync(wasm, withoutNames(readFileSync(wasm)));
   writeFileSync(stamp, hash);
   say(`Built in ${seconds(start)}${existsSync(wasm) ? ` (wasm ${(statSync(wasm).size / 1024).toFixed(0)} KiB raw)` : ''}.`);
 }
@@ -63,6 +65,37 @@ function plainEntrypoint(file) {
   }
   const plain = `${proxied[1]}={async fetch(q,v,x){${reinit[1]}();try{return await ${cls[3]}(q,v,x)}catch(z){throw ${mark[1]}(z),z}}}`;
   writeFileSync(file, js.replace(proxied[0], plain));
+}
+
+// worker-build always asks wasm-opt to keep the names section (`--debuginfo`). It is 170 KiB raw,
+// 47 KiB of the gzip'd upload, and only names functions in profiles and in the stack of a
+// crash (which `npm run bench -- --profile` builds with). The section is dropped here, exactly:
+// a wasm module is a header and a list of sections, and custom section "name" is one of them.
+export function withoutNames(wasm) {
+  const kept = [wasm.subarray(0, 8)];
+  let i = 8;
+  const leb = () => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = wasm[i++];
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+    }
+  };
+  while (i < wasm.length) {
+    const start = i;
+    const id = wasm[i++];
+    const size = leb();
+    const body = i;
+    let name = '';
+    if (id === 0) {
+      const len = leb();
+      name = wasm.subarray(i, i + len).toString();
+    }
+    i = body + size;
+    if (!(id === 0 && name === 'name')) kept.push(wasm.subarray(start, i));
+  }
+  return Buffer.concat(kept);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

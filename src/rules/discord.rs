@@ -138,9 +138,8 @@ pub enum DiscordError {
     InvalidGrant,
     /// Discord rejected this server's credentials (`invalid_client`): an operator problem.
     BadCredentials,
-    RateLimited {
-        retry_after_seconds: f64,
-    },
+    /// How long Discord asked to wait, in whole seconds (rounded up, at least 1).
+    RateLimited { retry_after_seconds: u32 },
     /// 5xx, timeout, network failure.
     Unavailable,
     /// Anything else unexpected (status, body that does not parse).
@@ -157,7 +156,7 @@ impl DiscordError {
                 "Discord refused this server's application credentials. The operator must check DISCORD_CLIENT_ID and DISCORD_CLIENT_SECRET.".into()
             }
             DiscordError::RateLimited { retry_after_seconds } => {
-                format!("Discord is rate limiting this server. Try again in {} seconds.", retry_after_seconds.ceil().max(1.0))
+                format!("Discord is rate limiting this server. Try again in {retry_after_seconds} seconds.")
             }
             DiscordError::Unavailable => "Discord did not answer in time. Please try again in a moment.".into(),
             DiscordError::Unexpected(status) => format!("Discord answered unexpectedly (HTTP {status}). Please try again."),
@@ -310,14 +309,17 @@ fn classify(r: &Inbound) -> DiscordError {
     match r.status {
         429 => {
             let body: Option<serde_json::Value> = serde_json::from_slice(&r.body).ok();
+            // The body's `retry_after` is fractional seconds; the header is whole seconds
+            // (RFC 9110 §10.2.3, read as an integer: no float parsing for it in the wasm).
             let retry = body
                 .as_ref()
                 .and_then(|b| b.get("retry_after"))
                 .and_then(serde_json::Value::as_f64)
-                .or_else(|| r.header("retry-after").and_then(|v| v.trim().parse().ok()))
-                .filter(|s: &f64| s.is_finite() && *s >= 0.0)
-                .unwrap_or(1.0);
-            DiscordError::RateLimited { retry_after_seconds: retry }
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map(|s| s.ceil().min(86_400.0) as u32)
+                .or_else(|| r.header("retry-after").and_then(|v| v.trim().parse::<u32>().ok()))
+                .unwrap_or(1);
+            DiscordError::RateLimited { retry_after_seconds: retry.max(1) }
         }
         500..=599 => DiscordError::Unavailable,
         400 | 401 => {
@@ -399,7 +401,7 @@ mod tests {
                 429,
                 r#"{"message":"You are being rate limited.","retry_after":2.5,"global":false}"#
             )),
-            Err(DiscordError::RateLimited { retry_after_seconds: 2.5 })
+            Err(DiscordError::RateLimited { retry_after_seconds: 3 })
         );
         assert_eq!(parse_tokens(&inbound(502, "<html>")), Err(DiscordError::Unavailable));
         assert_eq!(parse_tokens(&inbound(200, "{}")), Err(DiscordError::Unexpected(200)));

@@ -150,7 +150,7 @@ impl Store for Kv {
 
     async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> std::result::Result<(), StoreError> {
         check_key(key)?;
-        let mut put = self.0.put(key, value).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let mut put = self.0.put_bytes(key, value.as_bytes()).map_err(|e| StoreError::Backend(e.to_string()))?;
         if let Some(ttl) = ttl {
             put = put.expiration_ttl(storage_ttl(ttl));
         }

@@ -59,10 +59,11 @@ fn annotate(req: &RequestInfo, mut reply: Reply) -> Reply {
         reply.body = reply.body.replacen("<footer>", &format!("<footer>Request id <code>{id}</code> · "), 1);
     } else if req.notes.borrow().error.is_none() && reply.body.len() <= 4096 {
         // OAuth errors name the code in `error`, JSON-RPC errors in `error.code`.
-        let code = serde_json::from_str::<serde_json::Value>(&reply.body).ok().and_then(|v| match &v["error"] {
-            serde_json::Value::String(s) => Some(s.clone()),
-            e => e.get("code").map(|c| c.to_string()),
-        });
+        let code =
+            serde_json::from_slice::<serde_json::Value>(reply.body.as_bytes()).ok().and_then(|v| match &v["error"] {
+                serde_json::Value::String(s) => Some(s.clone()),
+                e => e.get("code").map(|c| c.to_string()),
+            });
         req.note(|n| n.error = code);
     }
     reply

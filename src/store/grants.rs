@@ -12,7 +12,7 @@ use crate::rules::platform::{Store, StoreError};
 pub async fn read_json<S: Store, T: serde::de::DeserializeOwned>(kv: &S, key: &str) -> Result<Option<T>, StoreError> {
     match kv.get(key).await {
         // A record that does not parse is treated as absent: it cannot authorize anything.
-        Ok(v) => Ok(v.and_then(|v| serde_json::from_str(&v).ok())),
+        Ok(v) => Ok(v.and_then(|v| serde_json::from_slice(v.as_bytes()).ok())),
         Err(e) => Err(e),
     }
 }

@@ -107,7 +107,7 @@ pub fn read(uri: &str, origin: &str, tools: &[&Tool]) -> Option<Value> {
 }
 
 fn arguments_markdown(tool: &Tool) -> String {
-    let schema: Value = serde_json::from_str(tool.input_schema).unwrap_or(Value::Null);
+    let schema: Value = serde_json::from_slice(tool.input_schema.as_bytes()).unwrap_or(Value::Null);
     let required: Vec<&str> =
         schema["required"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
     let Some(props) = schema["properties"].as_object().filter(|p| !p.is_empty()) else {

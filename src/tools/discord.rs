@@ -62,10 +62,9 @@ fn result(guilds: &[Guild], fetched_at: i64, cached: bool) -> Output {
 
 fn discord_error(e: &DiscordError) -> Output {
     match e {
-        DiscordError::RateLimited { retry_after_seconds } => Output::error(format!(
-            "Discord is rate limiting requests; retry in {} seconds.",
-            retry_after_seconds.ceil().max(1.0)
-        )),
+        DiscordError::RateLimited { retry_after_seconds } => {
+            Output::error(format!("Discord is rate limiting requests; retry in {retry_after_seconds} seconds."))
+        }
         DiscordError::InvalidGrant => Output::error(RECONNECT),
         _ => Output::error("Discord did not answer correctly; try again in a moment."),
     }
@@ -79,14 +78,14 @@ impl Discord<'_> {
             return Output::error("Too many calls of discord_guilds from this login; wait a minute, then try again.");
         }
         if let Ok(Some(raw)) = kv.get(&kvkey::guilds(grant)).await {
-            if let Ok(c) = serde_json::from_str::<Cached>(&raw) {
+            if let Ok(c) = serde_json::from_slice::<Cached>(raw.as_bytes()) {
                 if now - c.at < GUILDS_CACHE_SECONDS {
                     return result(&c.guilds, c.at, true);
                 }
             }
         }
         let record = match kv.get(&kvkey::grant(&caller.user_id, grant)).await {
-            Ok(Some(raw)) => serde_json::from_str::<GrantRecord>(&raw).ok(),
+            Ok(Some(raw)) => serde_json::from_slice::<GrantRecord>(raw.as_bytes()).ok(),
             Ok(None) => None,
             Err(_) => return Output::error("Storage is unavailable; try again."),
         };

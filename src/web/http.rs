@@ -209,8 +209,8 @@ pub fn page_security_headers(form_targets: &[String]) -> Vec<(&'static str, Stri
 /// (not merely `*/*`, which is what curl and most API clients send) with a quality at least
 /// that of `application/json`.
 pub fn prefers_html(accept: &str) -> bool {
-    let mut html = 0.0f32;
-    let mut json = 0.0f32;
+    let mut html = 0u16;
+    let mut json = 0u16;
     for range in accept.split(',') {
         let mut parts = range.split(';');
         let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
@@ -219,8 +219,8 @@ pub fn prefers_html(accept: &str) -> bool {
             let p = p.trim();
             p.strip_prefix("q=").or_else(|| p.strip_prefix("Q="))
         }) {
-            None => 1.0,
-            Some(v) => v.trim().parse::<f32>().ok().filter(|q| q.is_finite() && (0.0..=1.0).contains(q)).unwrap_or(0.0),
+            None => 1000,
+            Some(v) => qvalue(v).unwrap_or(0),
         };
         match media.as_str() {
             "text/html" | "application/xhtml+xml" => html = html.max(q),
@@ -228,7 +228,25 @@ pub fn prefers_html(accept: &str) -> bool {
             _ => {}
         }
     }
-    html > 0.0 && html >= json
+    html > 0 && html >= json
+}
+
+/// A quality value (RFC 9110 §12.4.2: `0`, `0.` and up to three digits, or `1` with up to three
+/// zeros), in thousandths. Exact, and without float parsing, whose tables would add 10 KB to
+/// the wasm for this one use.
+pub fn qvalue(v: &str) -> Option<u16> {
+    let v = v.trim();
+    let (whole, fraction) = v.split_once('.').unwrap_or((v, ""));
+    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let thousandths =
+        fraction.bytes().chain(std::iter::repeat(b'0')).take(3).fold(0u16, |n, b| n * 10 + u16::from(b - b'0'));
+    match whole {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
+    }
 }
 
 /// What the handlers learned about a request, for its log line.
@@ -260,6 +278,18 @@ mod tests {
         assert!(prefers_html("application/json;q=0.5, text/html"));
         assert!(!prefers_html("text/html;q=0"));
         assert!(!prefers_html("text/html;q=NaN"));
+    }
+
+    #[test]
+    fn qvalues_follow_the_grammar_exactly() {
+        for (v, q) in
+            [("1", 1000), ("1.000", 1000), ("1.", 1000), ("0", 0), ("0.5", 500), (" 0.25 ", 250), ("0.001", 1)]
+        {
+            assert_eq!(qvalue(v), Some(q), "{v}");
+        }
+        for v in ["", ".5", "1.5", "1.001", "0.0001", "2", "-1", "0.5x", "1e0", "NaN", "0,5", "é"] {
+            assert_eq!(qvalue(v), None, "{v}");
+        }
     }
 
     #[test]

@@ -89,8 +89,7 @@ fn accepts(accept: Option<&str>, media: &str) -> bool {
         let m = parts.next().unwrap_or("").trim().to_ascii_lowercase();
         let zero = parts.any(|p| {
             let p = p.trim();
-            p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")).and_then(|q| q.trim().parse::<f32>().ok())
-                == Some(0.0)
+            p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")).and_then(crate::web::http::qvalue) == Some(0)
         });
         !zero && (m == media || m == "*/*" || m == format!("{major}/*"))
     })

@@ -59,7 +59,7 @@ impl Tool {
         let mut t = json!({
             "name": self.name,
             "description": self.description,
-            "inputSchema": serde_json::from_str::<Value>(self.input_schema).ok()?,
+            "inputSchema": serde_json::from_slice::<Value>(self.input_schema.as_bytes()).ok()?,
             "annotations": {
                 "title": self.title,
                 "readOnlyHint": self.hints.read_only,
@@ -71,7 +71,7 @@ impl Tool {
         if version.has_structured_tools() {
             t["title"] = json!(self.title);
             if let Some(schema) = self.output_schema {
-                t["outputSchema"] = serde_json::from_str::<Value>(schema).ok()?;
+                t["outputSchema"] = serde_json::from_slice::<Value>(schema.as_bytes()).ok()?;
             }
         }
         Some(t)
@@ -92,7 +92,7 @@ impl Registry {
     /// The tools, and nothing else (no resources, no prompts).
     pub fn new(tools: impl IntoIterator<Item = &'static Tool>) -> Registry {
         Registry {
-            entries: tools.into_iter().map(|t| (t, serde_json::from_str(t.input_schema).ok())).collect(),
+            entries: tools.into_iter().map(|t| (t, serde_json::from_slice(t.input_schema.as_bytes()).ok())).collect(),
             catalogue: &NoCatalogue,
             lists: Default::default(),
         }

@@ -88,7 +88,7 @@ pub const MAX_CONFIGURED_ID: usize = 200;
 /// Every entry is validated as strictly as a registration; the error names the entry.
 pub fn parse_configured(raw: &str) -> Result<Vec<(String, Client)>, String> {
     let list: Vec<Value> =
-        serde_json::from_str(raw).map_err(|_| "must be a JSON array of client objects".to_string())?;
+        serde_json::from_slice(raw.as_bytes()).map_err(|_| "must be a JSON array of client objects".to_string())?;
     let mut out: Vec<(String, Client)> = Vec::new();
     for (i, entry) in list.iter().enumerate() {
         let at = |why: &str| format!("entry {i}: {why}");
