@@ -12,10 +12,7 @@ use std::time::Duration;
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{
-    event, web_sys, Context, Date, Delay, Env, Fetch, Headers, KvStore, Method, Request, RequestInit, RequestRedirect,
-    Response, Result,
-};
+use worker::{event, web_sys, Context, Date, Delay, Env, Fetch, Headers, KvStore, Request, Response, Result};
 
 use crate::rules::config::{Config, KV_BINDING};
 use crate::rules::platform::{check_key, storage_ttl, Store, StoreError};
@@ -218,14 +215,17 @@ impl Platform for WorkerPlatform {
             headers.set(k, v).map_err(|_| FetchError::Network)?;
         }
         let abort = worker::AbortController::default();
-        let mut init = RequestInit::new();
-        init.with_method(Method::from(out.method.to_string()))
-            .with_headers(headers)
-            .with_redirect(RequestRedirect::Manual);
+        // web_sys's init, not worker's: converting `worker::RequestInit` links the whole `cf`
+        // options serialiser (image resizing, polish), about 8 KB of wasm this never sets.
+        let init = web_sys::RequestInit::new();
+        init.set_method(out.method);
+        init.set_headers(headers.as_ref());
+        init.set_redirect(web_sys::RequestRedirect::Manual);
         if let Some(body) = out.body {
-            init.with_body(Some(body.into()));
+            init.set_body(&worker::wasm_bindgen::JsValue::from(body));
         }
-        let request = Request::new_with_init(&out.url, &init).map_err(|_| FetchError::Network)?;
+        let request = web_sys::Request::new_with_str_and_init(&out.url, &init).map_err(|_| FetchError::Network)?;
+        let request = Request::from(request);
         let signal = abort.signal();
         // One deadline around the whole exchange, body included: a drip-fed or endless body
         // fails like a host that never answers.

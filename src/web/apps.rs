@@ -49,7 +49,7 @@ struct Session {
 
 fn session(req: &RequestInfo, keys: &AuthKeys, now: i64) -> Option<Session> {
     let sealed = cookie::get(req.header("cookie"), &format!("__Host-{SESSION_COOKIE}"))?;
-    serde_json::from_slice(&cookie::open(&keys.consent, SESSION_COOKIE, now, sealed)?.as_bytes()).ok()
+    serde_json::from_slice(cookie::open(&keys.consent, SESSION_COOKIE, now, sealed)?.as_bytes()).ok()
 }
 
 fn csrf(keys: &AuthKeys, s: &Session) -> String {
