@@ -30,34 +30,64 @@ async fn fetch(_req: Request, _env: Env, _ctx: Context) -> Result<Response> {
     Ok(Response::builder().with_status(200).fixed(br#"{"jsonrpc":"2.0","id":1,"result":{}}"#.to_vec()))
 }
 
+// The request head in and the response out, each in one crossing of the JavaScript boundary:
+// converting through `web_sys::Headers` (an iterator step, two strings and an array read per
+// header, one call per header out) and `worker::Response` cost more than the protocol work of
+// a `tools/call` (`npm run bench -- --profile`, docs/performance.md).
+#[wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
+export function request_head(r) {
+  let head = r.method + "\n" + r.url;
+  for (const [name, value] of r.headers) head += "\n" + name + "\n" + value;
+  return head;
+}
+export function response(status, head, body) {
+  const parts = head.split("\n");
+  const headers = new Headers();
+  for (let i = 0; i + 1 < parts.length; i += 2) headers.append(parts[i], parts[i + 1]);
+  return new Response(body, { status, headers });
+}
+"#)]
+extern "C" {
+    fn request_head(request: &web_sys::Request) -> String;
+    #[wasm_bindgen(catch)]
+    fn response(
+        status: u16,
+        head: &str,
+        body: Option<Vec<u8>>,
+    ) -> std::result::Result<web_sys::Response, wasm_bindgen::JsValue>;
+}
+
 #[cfg(not(feature = "floor"))]
 #[event(fetch)]
-async fn fetch(raw: web_sys::Request, env: Env, _ctx: Context) -> Result<Response> {
-    let head = raw.method() == "HEAD";
+async fn fetch(raw: web_sys::Request, env: Env, _ctx: Context) -> Result<web_sys::Response> {
     let started = Date::now().as_millis();
-    let reply = match request_info(raw).await {
-        Some(mut info) => {
-            info.request_id = crate::web::log::request_id(info.header("cf-ray"), &fallback_request_id());
-            let platform =
-                WorkerPlatform { kv: env.kv(KV_BINDING).ok().map(Kv), limiter: env.rate_limiter(RATE_LIMITER).ok() };
-            let kv_bound = platform.kv.is_some();
-            // Variables and secrets are fixed for an isolate's life: read and validate them
-            // once, with the keys derived from them (see `Config`), not on every request.
-            let cfg = CONFIG.with(|c| {
-                c.get_or_init(|| Rc::new(Config::load(|name| env.var(name).ok().map(|v| v.to_string()), kv_bound)))
-                    .clone()
-            });
-            let reply = crate::service::handle(&info, &cfg, &platform).await;
-            // Workers clocks advance only across I/O, so this is time spent waiting on KV,
-            // Discord and the body, not CPU time.
-            let elapsed = Date::now().as_millis().saturating_sub(started);
-            worker::console_log!("{}", crate::web::log::line(&info, reply.status, elapsed));
-            reply.with_header("x-request-id", info.request_id.clone())
-        }
+    let Some(info) = RequestInfo::from_head(&request_head(&raw)) else {
         // The runtime always hands us an absolute URL; this only guards against the impossible.
-        None => Reply::empty(400),
+        return Ok(to_response(Reply::empty(400), false)?);
     };
-    Ok(to_response(reply, head).unwrap_or_else(|_| internal_error()))
+    let head = info.method == "HEAD";
+    let mut info = info.with_now(started);
+    if !matches!(info.method.as_str(), "GET" | "HEAD" | "OPTIONS") {
+        let declared = info.header("content-length").and_then(|l| l.trim().parse::<u64>().ok());
+        info = info.with_body(read_body(raw, declared).await);
+    }
+    info.request_id = crate::web::log::request_id(info.header("cf-ray"), fallback_request_id);
+    let platform = WorkerPlatform { env, kv: OnceCell::new(), limiter: OnceCell::new() };
+    // Variables and secrets are fixed for an isolate's life: read and validate them once,
+    // with the keys derived from them (see `Config`), not on every request.
+    let cfg = CONFIG.with(|c| {
+        c.get_or_init(|| {
+            let kv_bound = platform.kv().is_some();
+            Rc::new(Config::load(|name| platform.env.var(name).ok().map(|v| v.to_string()), kv_bound))
+        })
+        .clone()
+    });
+    let reply = crate::service::handle(&info, &cfg, &platform).await;
+    // Workers clocks advance only across I/O, so this is time spent waiting on KV, Discord and
+    // the body, not CPU time.
+    let elapsed = Date::now().as_millis().saturating_sub(started);
+    worker::console_log!("{}", crate::web::log::line(&info, reply.status, elapsed));
+    Ok(to_response(reply.with_header("x-request-id", info.request_id.clone()), head)?)
 }
 
 /// A request id when Cloudflare gave none (`wrangler dev`, tests).
@@ -65,23 +95,8 @@ fn fallback_request_id() -> String {
     crate::rules::keys::random::<8>().map(|b| b.iter().map(|x| format!("{x:02x}")).collect()).unwrap_or_default()
 }
 
-/// The runtime's request, read directly: `worker::Request`'s conversion reads the `cf` object
-/// on every request, which was 4–8 % of the CPU (`npm run bench -- --profile`) for a value
-/// this Worker never uses.
-async fn request_info(raw: web_sys::Request) -> Option<RequestInfo> {
-    let url = worker::Url::parse(&raw.url()).ok()?;
-    let method = raw.method();
-    let headers = Headers(raw.headers());
-    let info = RequestInfo::new(&method, url, headers.entries().collect()).with_now(Date::now().as_millis());
-    if matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {
-        return Some(info);
-    }
-    Some(info.with_body(read_body(raw, &headers).await))
-}
-
 /// Reads the body up to [`MAX_BODY_BYTES`]; stops as soon as it is exceeded.
-async fn read_body(raw: web_sys::Request, headers: &Headers) -> Body {
-    let declared = headers.get("content-length").ok().flatten().and_then(|l| l.parse::<u64>().ok());
+async fn read_body(raw: web_sys::Request, declared: Option<u64>) -> Body {
     if declared.is_some_and(|l| l > MAX_BODY_BYTES as u64) {
         return Body::TooLarge;
     }
@@ -114,26 +129,17 @@ async fn read_body(raw: web_sys::Request, headers: &Headers) -> Body {
     }
 }
 
-fn to_response(reply: Reply, head: bool) -> Result<Response> {
-    let headers = Headers::new();
-    for (name, value) in &reply.headers {
-        headers.append(name, value)?;
-    }
-    let builder = Response::builder().with_status(reply.status).with_headers(headers);
+/// The runtime's response, built in one crossing. A header that would split in two (CR, LF)
+/// becomes a plain 500; one that `Headers` itself refuses fails the request, which the entry
+/// point answers with a 500, as before.
+fn to_response(reply: Reply, head: bool) -> std::result::Result<web_sys::Response, wasm_bindgen::JsValue> {
+    let Some(headers) = reply.head() else {
+        let body = br#"{"error":"server_error","error_description":"internal error"}"#.to_vec();
+        return response(500, "content-type\napplication/json\ncache-control\nno-store\n", Some(body));
+    };
     // A body on 204/304 or on a HEAD answer makes the runtime throw.
-    if head || reply.body.is_empty() || matches!(reply.status, 204 | 304) {
-        Ok(builder.empty())
-    } else {
-        Ok(builder.fixed(reply.body.into_bytes()))
-    }
-}
-
-fn internal_error() -> Response {
-    let fallback = Response::builder()
-        .with_status(500)
-        .fixed(br#"{"error":"server_error","error_description":"internal error"}"#.to_vec());
-    let _ = fallback.headers().set("content-type", "application/json");
-    fallback
+    let body = (!head && !reply.body.is_empty() && !matches!(reply.status, 204 | 304)).then(|| reply.body.into_bytes());
+    response(reply.status, &headers, body)
 }
 
 /// Workers KV, with the limits KV enforces checked before any call.
@@ -178,20 +184,23 @@ impl Store for Kv {
 /// The Workers Rate Limiting binding (`[[ratelimits]]` in `wrangler.toml`), when bound.
 const RATE_LIMITER: &str = "RATE_LIMITER";
 
+/// The bindings, looked up on first use: `env.kv()` alone is a dozen crossings (the namespace
+/// and five of its methods), and most requests (every MCP call) never touch KV or the limiter.
 struct WorkerPlatform {
-    kv: Option<Kv>,
-    limiter: Option<worker::RateLimiter>,
+    env: Env,
+    kv: OnceCell<Option<Kv>>,
+    limiter: OnceCell<Option<worker::RateLimiter>>,
 }
 
 impl Platform for WorkerPlatform {
     type Kv = Kv;
 
     fn kv(&self) -> Option<&Kv> {
-        self.kv.as_ref()
+        self.kv.get_or_init(|| self.env.kv(KV_BINDING).ok().map(Kv)).as_ref()
     }
 
     async fn within_rate(&self, key: &str) -> bool {
-        match &self.limiter {
+        match self.limiter.get_or_init(|| self.env.rate_limiter(RATE_LIMITER).ok()) {
             Some(l) => l.limit(key.to_string()).await.map(|o| o.success).unwrap_or(true),
             None => true,
         }

@@ -67,6 +67,21 @@ impl RequestInfo {
         f(&mut self.notes.borrow_mut());
     }
 
+    /// A request from its head in one string, as the runtime passes it in one crossing:
+    /// method, URL, then each header name and value, all separated by `\n` (none of them can
+    /// contain one: the runtime's HTTP parser and URL serialiser refuse or encode it). `None`
+    /// for a URL that is not absolute, which the runtime never produces.
+    pub fn from_head(head: &str) -> Option<RequestInfo> {
+        let mut lines = head.split('\n');
+        let method = lines.next()?;
+        let url = Url::parse(lines.next()?).ok()?;
+        let mut headers = Vec::new();
+        while let (Some(name), Some(value)) = (lines.next(), lines.next()) {
+            headers.push((name.to_string(), value.to_string()));
+        }
+        Some(RequestInfo::new(method, url, headers))
+    }
+
     pub fn with_body(mut self, body: Body) -> RequestInfo {
         self.body = body;
         self
@@ -179,6 +194,23 @@ impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
     }
+
+    /// The headers in one string for the runtime (name and value, each followed by `\n`), so
+    /// the response is built in one crossing. `None` if a value holds CR, LF or NUL, which
+    /// would split a header in two: the runtime's `Headers` refuses those too.
+    pub fn head(&self) -> Option<String> {
+        let mut head = String::with_capacity(self.headers.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
+        for (name, value) in &self.headers {
+            if value.contains(['\r', '\n', '\0']) || name.contains(['\r', '\n', '\0']) {
+                return None;
+            }
+            head.push_str(name);
+            head.push('\n');
+            head.push_str(value);
+            head.push('\n');
+        }
+        Some(head)
+    }
 }
 
 /// Headers for every HTML page: no framing, no referrer leaks, no scripts, inline CSS by hash.
@@ -278,6 +310,34 @@ mod tests {
         assert!(prefers_html("application/json;q=0.5, text/html"));
         assert!(!prefers_html("text/html;q=0"));
         assert!(!prefers_html("text/html;q=NaN"));
+    }
+
+    #[test]
+    fn request_heads_are_read_from_one_string() {
+        let r = RequestInfo::from_head(
+            "POST\nhttps://w.example/mcp?x=1\ncontent-type\napplication/json\nAuthorization\nBearer a b\nx-empty\n",
+        )
+        .unwrap();
+        assert_eq!(r.method, "POST");
+        assert_eq!(r.url.as_str(), "https://w.example/mcp?x=1");
+        assert_eq!(r.header("authorization"), Some("Bearer a b"));
+        assert_eq!(r.header("x-empty"), Some(""));
+        assert_eq!(r.headers.len(), 3);
+        // A dangling name (never produced) is dropped, not paired with anything.
+        assert_eq!(RequestInfo::from_head("GET\nhttps://w.example/\nlonely").unwrap().headers.len(), 0);
+        for bad in ["", "GET", "GET\n/relative", "GET\n\n"] {
+            assert!(RequestInfo::from_head(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn reply_heads_refuse_split_headers() {
+        let r = Reply::empty(200).with_header("x-a", "1").append_header("set-cookie", "a=b; Path=/");
+        assert_eq!(r.head().unwrap(), "x-a\n1\nset-cookie\na=b; Path=/\n");
+        for bad in ["a\nb", "a\rb", "a\0b"] {
+            assert!(Reply::empty(200).with_header("location", bad).head().is_none(), "{bad:?}");
+        }
+        assert_eq!(Reply::empty(204).head().unwrap(), "");
     }
 
     #[test]

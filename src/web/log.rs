@@ -17,12 +17,12 @@ fn clip(s: &str) -> String {
 }
 
 /// A request id safe to log and show: Cloudflare's `cf-ray` when present, else `fallback`.
-pub fn request_id(cf_ray: Option<&str>, fallback: &str) -> String {
+pub fn request_id(cf_ray: Option<&str>, fallback: impl FnOnce() -> String) -> String {
     match cf_ray {
         Some(r) if !r.is_empty() && r.len() <= 64 && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {
             r.to_string()
         }
-        _ => fallback.to_string(),
+        _ => fallback(),
     }
 }
 
@@ -82,10 +82,10 @@ mod tests {
 
     #[test]
     fn request_ids_come_from_cf_ray_only_when_plain() {
-        assert_eq!(request_id(Some("8f1c2d3e4f5a6b7c-AMS"), "r"), "8f1c2d3e4f5a6b7c-AMS");
+        assert_eq!(request_id(Some("8f1c2d3e4f5a6b7c-AMS"), || "r".into()), "8f1c2d3e4f5a6b7c-AMS");
         for bad in ["", "a b", "<x>", &"a".repeat(65)] {
-            assert_eq!(request_id(Some(bad), "fallback"), "fallback");
+            assert_eq!(request_id(Some(bad), || "fallback".into()), "fallback");
         }
-        assert_eq!(request_id(None, "fallback"), "fallback");
+        assert_eq!(request_id(None, || "fallback".into()), "fallback");
     }
 }
