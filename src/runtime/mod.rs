@@ -67,6 +67,8 @@ async fn fetch(raw: web_sys::Request, env: Env, _ctx: Context) -> Result<web_sys
     };
     let head = info.method == "HEAD";
     let mut info = info.with_now(started);
+    // Read even when the answer cannot depend on it (an MCP message without a token): a body
+    // left unread breaks the keep-alive connection it came on, in workerd.
     if !matches!(info.method.as_str(), "GET" | "HEAD" | "OPTIONS") {
         let declared = info.header("content-length").and_then(|l| l.trim().parse::<u64>().ok());
         info = info.with_body(read_body(raw, declared).await);

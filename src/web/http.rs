@@ -39,7 +39,13 @@ pub struct RequestInfo {
 
 impl RequestInfo {
     pub fn new(method: &str, url: Url, headers: Vec<(String, String)>) -> RequestInfo {
-        let headers = headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+        let headers = headers
+            .into_iter()
+            .map(|(mut k, v)| {
+                k.make_ascii_lowercase();
+                (k, v)
+            })
+            .collect();
         RequestInfo {
             method: method.to_ascii_uppercase(),
             url,

@@ -199,6 +199,34 @@ describe('MCP over streamable HTTP', () => {
     assert.match(pre.headers.get('access-control-allow-headers'), /mcp-protocol-version/);
   });
 
+  test('refused messages leave the keep-alive connection usable (the first request of every client is refused)', async () => {
+    const http = await import('node:http');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const { port } = new URL(w.url);
+    const sockets = new Set();
+    const send = (headers, body) => new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: '/mcp', method: 'POST', agent, headers: { 'content-type': 'application/json', accept: ACCEPT, ...headers } }, (res) => {
+        let data = '';
+        res.on('data', (c) => { data += c; });
+        res.on('end', () => resolve({ status: res.statusCode, body: data }));
+      });
+      req.on('socket', (s) => sockets.add(s));
+      req.on('error', reject);
+      req.end(body);
+    });
+    try {
+      const ping = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
+      assert.equal((await send({}, ping)).status, 401);
+      assert.equal((await send({ origin: 'https://evil.example' }, ping)).status, 403);
+      const ok = await send({ authorization: `Bearer ${token}`, 'mcp-protocol-version': '2025-11-25' }, ping);
+      assert.equal(ok.status, 200);
+      assert.deepEqual(JSON.parse(ok.body).result, {});
+      assert.equal(sockets.size, 1, 'all three on one connection');
+    } finally {
+      agent.destroy();
+    }
+  });
+
   test('tool argument errors are tool results the model can read; unknown tools are -32602', async () => {
     const bad = await (await post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'add', arguments: { a: 1, b: 'two' } } })).json();
     assert.equal(bad.result.isError, true);
