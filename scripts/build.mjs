@@ -99,7 +99,8 @@ export function withoutNames(wasm) {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  build({ force: process.argv.includes('--force') }).catch((e) => {
+  // `--names` keeps the names section (Rust function names in a crash's stack trace).
+  build({ force: process.argv.includes('--force'), names: process.argv.includes('--names') }).catch((e) => {
     console.error(`build failed: ${e.message}`);
     process.exit(1);
   });

@@ -14,6 +14,8 @@ use crate::web::http::{Reply, RequestInfo};
 pub fn authenticate(req: &RequestInfo, keys: &AuthKeys) -> Result<Caller, Reply> {
     let origin = req.origin();
     let challenge = |c: Challenge, error: &str, description: &str| {
+        // Named for the log line here, so the service need not parse the reply to find it.
+        req.note(|n| n.error = Some(error.to_string()));
         Reply::json(401, &json!({ "error": error, "error_description": description })).with_header(
             "www-authenticate",
             metadata::www_authenticate(&metadata::resource_metadata_url(&origin), authorize::DEFAULT_SCOPE, c),
