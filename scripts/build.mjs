@@ -99,8 +99,10 @@ export function withoutNames(wasm) {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  // `--names` keeps the names section (Rust function names in a crash's stack trace).
-  build({ force: process.argv.includes('--force'), names: process.argv.includes('--names') }).catch((e) => {
+  // `--names`, or KEEP_WASM_NAMES=1 through `wrangler dev`/`deploy` (which run this script),
+  // keeps the names section: Rust function names in a crash's stack trace.
+  const names = process.argv.includes('--names') || process.env.KEEP_WASM_NAMES === '1';
+  build({ force: process.argv.includes('--force'), names }).catch((e) => {
     console.error(`build failed: ${e.message}`);
     process.exit(1);
   });
