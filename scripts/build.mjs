@@ -72,7 +72,13 @@ function plainEntrypoint(file) {
 // crash (which `npm run bench -- --profile` builds with). The section is dropped here, exactly:
 // a wasm module is a header and a list of sections, and custom section "name" is one of them.
 export function withoutNames(wasm) {
-  const kept = [wasm.subarray(0, 8)];
+  const kept = wasmSections(wasm).filter((s) => s.custom !== 'name');
+  return Buffer.concat([wasm.subarray(0, 8), ...kept.map((s) => wasm.subarray(s.start, s.end))]);
+}
+
+/** The sections of a wasm module: where each starts and ends, and a custom section's name. */
+export function wasmSections(wasm) {
+  const sections = [];
   let i = 8;
   const leb = () => {
     let value = 0;
@@ -87,15 +93,15 @@ export function withoutNames(wasm) {
     const id = wasm[i++];
     const size = leb();
     const body = i;
-    let name = '';
+    let custom = null;
     if (id === 0) {
       const len = leb();
-      name = wasm.subarray(i, i + len).toString();
+      custom = wasm.subarray(i, i + len).toString();
     }
     i = body + size;
-    if (!(id === 0 && name === 'name')) kept.push(wasm.subarray(start, i));
+    sections.push({ id, custom, start, end: i });
   }
-  return Buffer.concat(kept);
+  return sections;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

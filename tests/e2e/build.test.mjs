@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../../scripts/lib.mjs';
-import { withoutNames } from '../../scripts/build.mjs';
+import { wasmSections, withoutNames } from '../../scripts/build.mjs';
 
 /** A custom section: id 0, size, then its name, then the payload (all sizes here < 128). */
 function custom(name, payload) {
@@ -14,26 +14,7 @@ function custom(name, payload) {
   return Buffer.concat([Buffer.from([0, body.length]), body]);
 }
 
-function customNames(wasm) {
-  const names = [];
-  let i = 8;
-  const leb = () => {
-    let v = 0;
-    for (let shift = 0; ; shift += 7) {
-      const b = wasm[i++];
-      v += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) return v;
-    }
-  };
-  while (i < wasm.length) {
-    const id = wasm[i++];
-    const size = leb();
-    const end = i + size;
-    if (id === 0) names.push(wasm.subarray(i + 1, i + 1 + wasm[i]).toString());
-    i = end;
-  }
-  return names;
-}
+const customNames = (wasm) => wasmSections(wasm).filter((s) => s.id === 0).map((s) => s.custom);
 
 // That what remains is a valid module, workerd shows in every other test (Node's own
 // WebAssembly may lack features the build enables, so it is not asked).
