@@ -131,17 +131,17 @@ async fn read_body(raw: web_sys::Request, declared: Option<u64>) -> Body {
     }
 }
 
-/// The runtime's response, built in one crossing. A header that would split in two (CR, LF)
-/// becomes a plain 500; one that `Headers` itself refuses fails the request, which the entry
-/// point answers with a 500, as before.
+/// The runtime's response, built in one crossing. A header that would split in two (CR, LF,
+/// NUL) or that `Headers` refuses makes it the plain JSON 500 instead.
 fn to_response(reply: Reply, head: bool) -> std::result::Result<web_sys::Response, wasm_bindgen::JsValue> {
-    let Some(headers) = reply.head() else {
+    let internal = || {
         let body = br#"{"error":"server_error","error_description":"internal error"}"#.to_vec();
-        return response(500, "content-type\napplication/json\ncache-control\nno-store\n", Some(body));
+        response(500, "content-type\napplication/json\ncache-control\nno-store\n", Some(body))
     };
+    let Some(headers) = reply.head() else { return internal() };
     // A body on 204/304 or on a HEAD answer makes the runtime throw.
     let body = (!head && !reply.body.is_empty() && !matches!(reply.status, 204 | 304)).then(|| reply.body.into_bytes());
-    response(reply.status, &headers, body)
+    response(reply.status, &headers, body).or_else(|_| internal())
 }
 
 /// Workers KV, with the limits KV enforces checked before any call.
