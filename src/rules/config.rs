@@ -146,6 +146,9 @@ pub struct Config {
     pub local_only: bool,
     /// `DISABLE_REGISTRATION=true`: `/register` answers 403 (pre-registered clients only).
     pub registration_disabled: bool,
+    /// `PRIVATE_KEY_JWT=false` stops advertising and honouring `private_key_jwt` for
+    /// metadata-document clients (on by default); such clients then authenticate as `none`.
+    pub private_key_jwt: bool,
     /// `ACCESS_TOKEN_TTL`: access token lifetime in seconds (60 to 86400; default 3600).
     pub access_token_ttl: i64,
     /// `REFRESH_TOKEN_TTL`: refresh token lifetime in seconds (3600 to 7776000; default 30 days).
@@ -227,6 +230,8 @@ impl Config {
         let flag = |name: &str| non_empty(name).is_some_and(|v| matches!(v.trim(), "true" | "1" | "yes"));
         let local_only = flag("LOCAL_ONLY");
         let registration_disabled = flag("DISABLE_REGISTRATION");
+        let private_key_jwt =
+            !non_empty("PRIVATE_KEY_JWT").is_some_and(|v| matches!(v.trim(), "false" | "0" | "no" | "off"));
         // A number of seconds within its bounds; anything else is a problem, and the default.
         let mut seconds =
             |name: &'static str, bounds: std::ops::RangeInclusive<i64>, default: i64, why: &'static str| {
@@ -283,6 +288,7 @@ impl Config {
             clients,
             local_only,
             registration_disabled,
+            private_key_jwt,
             access_token_ttl,
             discord_client_id,
             discord_client_secret,
@@ -291,6 +297,14 @@ impl Config {
             discord_is_local,
             allowed_origins,
             problems,
+        }
+    }
+
+    /// What metadata documents may ask for here.
+    pub fn document_rules(&self) -> crate::rules::oauth::client::DocumentRules {
+        crate::rules::oauth::client::DocumentRules {
+            private_key_jwt: self.private_key_jwt,
+            allow_loopback_http: self.local_only,
         }
     }
 

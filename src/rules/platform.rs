@@ -67,6 +67,17 @@ pub trait Platform {
     }
     /// Keeps `value` in that cache for `ttl_seconds`. Best effort: failures are ignored.
     async fn cache_put(&self, _key: &str, _value: &str, _ttl_seconds: u64) {}
+    /// Whether `signature` over `message` verifies under `jwk` (a public JWK with only its
+    /// public members) with `alg`. `false` for any failure, including a key it cannot import.
+    async fn verify_signature(
+        &self,
+        _alg: crate::rules::oauth::assertion::Alg,
+        _jwk: &str,
+        _message: &[u8],
+        _signature: &[u8],
+    ) -> bool {
+        false
+    }
 }
 
 /// KV rejects longer keys.

@@ -232,6 +232,7 @@ mod tests {
             refresh_expires: NOW + 1000,
             discord: tokens.seal(&keys.discord, GRANT),
             revoked: None,
+            private_key_jwt: false,
         };
         let fake = Fake::default();
         block_on(fake.kv.put(&kvkey::grant("42", GRANT), &serde_json::to_string(&record).unwrap(), None)).unwrap();

@@ -10,12 +10,11 @@ use crate::rules::oauth::client::{self};
 use crate::rules::oauth::cookie;
 use crate::rules::oauth::error::error_redirect;
 use crate::rules::oauth::form::Form;
-use crate::rules::oauth::grant::{self};
 use crate::rules::platform::Platform;
 use crate::web::consent;
 use crate::web::error::AppError;
 use crate::web::http::{Reply, RequestInfo, MAX_OAUTH_BODY_BYTES};
-use crate::web::metadata_documents::metadata_document;
+use crate::web::metadata_documents::{metadata_document, DocumentError};
 use crate::web::pages;
 
 /// Largest sealed login kept in a cookie (browsers cap a cookie near 4096 bytes).
@@ -86,33 +85,40 @@ fn to_discord(cfg: &Config, secrets: &Secrets, keys: &AuthKeys, p: &Pending, ori
 }
 
 /// Resolves the client of an authorization request: configured, registered, or described by
-/// its Client ID Metadata Document (fetched, or read from the KV cache). `Err` is a page.
+/// its Client ID Metadata Document (fetched, or read from the cache). `Err` is a page, which
+/// names no text of the request's but the document's host (an ASCII host name, checked).
 async fn resolve_client<P: Platform>(
     cfg: &Config,
     keys: &AuthKeys,
     platform: &P,
     id: &str,
     now: i64,
-) -> Result<client::Client, (&'static str, String)> {
-    let ck = grant::ClientKeys {
-        id: &keys.client_id,
-        secret: &keys.client_secret,
-        configured: &cfg.clients,
-        allow_loopback_http: cfg.local_only,
-    };
+) -> Result<client::Client, Reply> {
     let unknown = || {
         let hint = if id.starts_with("http://") || id.starts_with("https://") {
             "Its client_id looks like a metadata document URL, but this server only fetches https URLs with an ASCII host name (punycode for international names) and a path (no fragment, credentials or dot segments)."
         } else {
             "This application is not registered with this server. Ask it to register again."
         };
-        ("Unknown application", hint.to_string())
+        person_error("Unknown application", hint)
     };
-    match ck.lookup(id) {
+    match super::token::client_keys(cfg, keys).lookup(id) {
         Some(c) if c.kind == client::Kind::MetadataDocument => {
             let url = client::metadata_url(id, cfg.local_only).ok_or_else(unknown)?;
-            metadata_document(platform, &url, now).await.map_err(|why| {
-                ("Application could not be verified", format!("The application's metadata document at {id} {why}."))
+            let host = url.host_str().unwrap_or_default().to_string();
+            metadata_document(platform, &url, now, cfg.document_rules()).await.map_err(|e| match e {
+                DocumentError::Unreachable(why) => Reply::html(
+                    502,
+                    pages::error_page(
+                        "Application's host unavailable",
+                        &format!("The application's metadata at {host} {why}. This is a problem at {host}, not here: try again in a moment."),
+                        "",
+                    ),
+                ),
+                DocumentError::Invalid(why) => person_error(
+                    "Application could not be verified",
+                    &format!("The application's metadata document at {host} {why}."),
+                ),
             })
         }
         Some(c) => Ok(c),
@@ -149,7 +155,7 @@ pub async fn authorize<P: Platform>(
     };
     let client = match resolve_client(cfg, keys, platform, client_id, now).await {
         Ok(c) => c,
-        Err((title, message)) => return person_error(title, &message),
+        Err(page) => return page,
     };
     let pending = match authorize::validate(&query, client_id, &client, &origin, now, nonce) {
         Ok(v) => v,

@@ -24,6 +24,7 @@ fn features(cfg: &Config) -> ServerFeatures<'static> {
         revocation: true,
         introspection: true,
         client_id_metadata_documents: true,
+        private_key_jwt: cfg.private_key_jwt,
         scopes: SCOPES,
     }
 }

@@ -3,6 +3,7 @@
 //! [`http::Reply`].
 
 pub mod apps;
+pub mod assertions;
 pub mod authorize;
 pub mod bearer;
 pub mod callback;

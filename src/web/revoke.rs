@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::token::{client_request, kv_error, revoke_grant, Ctx};
+use super::token::{assertion_required, client_request, kv_error, revoke_grant, Ctx};
 use crate::rules::config::{Config, Secrets};
 use crate::rules::keys::AuthKeys;
 use crate::rules::oauth::access_token::{self, AccessClaims};
@@ -40,7 +40,7 @@ pub async fn revoke<P: Platform>(
     keys: &AuthKeys,
     platform: &P,
 ) -> Reply {
-    let (form, client_id, _) = match client_request(req, cfg, keys) {
+    let (form, client_id, client) = match client_request(req, cfg, keys, platform).await {
         Ok(r) => r,
         Err(reply) => return reply,
     };
@@ -58,6 +58,9 @@ pub async fn revoke<P: Platform>(
         Ok(_) => return done(),
         Err(_) => return kv_error(),
     };
+    if let Err(reply) = assertion_required(record.private_key_jwt, &client) {
+        return reply;
+    }
     let cx = Ctx { cfg, secrets, keys, platform, now, origin, req: Some(req) };
     match revoke_grant(&cx, kv, &user, &grant, &record, "revoked by the client").await {
         Ok(()) => done(),
@@ -69,7 +72,7 @@ pub async fn revoke<P: Platform>(
 /// own tokens; a configured client marked `introspection: true` (a resource server) about
 /// any. Everything else is `{"active": false}`.
 pub async fn introspect<P: Platform>(req: &RequestInfo, cfg: &Config, keys: &AuthKeys, platform: &P) -> Reply {
-    let (form, client_id, client) = match client_request(req, cfg, keys) {
+    let (form, client_id, client) = match client_request(req, cfg, keys, platform).await {
         Ok(r) => r,
         Err(reply) => return reply,
     };

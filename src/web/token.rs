@@ -15,7 +15,7 @@ use crate::rules::keys;
 use crate::rules::keys::AuthKeys;
 use crate::rules::oauth::access_token::{self, AccessClaims};
 use crate::rules::oauth::authorize;
-use crate::rules::oauth::client::Client;
+use crate::rules::oauth::client::{AuthMethod, Client};
 use crate::rules::oauth::error::OAuthError;
 use crate::rules::oauth::form::Form;
 use crate::rules::oauth::grant::MAX_GRANT_SECONDS;
@@ -65,16 +65,36 @@ pub(super) fn client_keys<'a>(cfg: &'a Config, keys: &'a AuthKeys) -> grant::Cli
 }
 
 /// What the token, revocation and introspection endpoints share: a form body and an
-/// authenticated client.
-pub(super) fn client_request(
+/// authenticated client. A client assertion (`private_key_jwt`) is checked against the key set
+/// of the client's metadata document; everything else without I/O. The client comes back with
+/// `auth_method` saying how it authenticated.
+pub(super) async fn client_request<P: Platform>(
     req: &RequestInfo,
     cfg: &Config,
     keys: &AuthKeys,
+    platform: &P,
 ) -> Result<(Form, String, Client), Reply> {
     let form = form_request(req)?;
-    let (id, client) =
-        grant::authenticate(&form, req.header("authorization"), &client_keys(cfg, keys)).map_err(|e| e.into_reply())?;
+    let authenticated = if form.get("client_assertion").is_some() || form.get("client_assertion_type").is_some() {
+        super::assertions::authenticate(req, cfg, platform, &form).await
+    } else {
+        grant::authenticate(&form, req.header("authorization"), &client_keys(cfg, keys))
+    };
+    let (id, client) = authenticated.map_err(|e| e.into_reply())?;
     Ok((form, id, client))
+}
+
+/// A grant whose client declared `private_key_jwt` is redeemed, refreshed and revoked only by
+/// a request that proved it holds the key: a stolen refresh token alone is worth nothing.
+pub(super) fn assertion_required(bound: bool, client: &Client) -> Result<(), Reply> {
+    if bound && client.auth_method != AuthMethod::PrivateKeyJwt {
+        return Err(OAuthError::new(
+            "invalid_client",
+            "this client's metadata document declares private_key_jwt: authenticate with a client_assertion",
+        )
+        .into_reply());
+    }
+    Ok(())
 }
 
 /// `POST /token`.
@@ -85,7 +105,7 @@ pub async fn token<P: Platform>(
     keys: &AuthKeys,
     platform: &P,
 ) -> Reply {
-    let (form, client_id, client) = match client_request(req, cfg, keys) {
+    let (form, client_id, client) = match client_request(req, cfg, keys, platform).await {
         Ok(r) => r,
         Err(reply) => return reply,
     };
@@ -97,7 +117,7 @@ pub async fn token<P: Platform>(
     });
     match form.get("grant_type") {
         Some("authorization_code") => redeem(&cx, kv, &form, &client_id, &client).await,
-        Some("refresh_token") if client.refresh => rotate(&cx, kv, &form, &client_id).await,
+        Some("refresh_token") if client.refresh => rotate(&cx, kv, &form, &client_id, &client).await,
         Some("refresh_token") => {
             OAuthError::new("unauthorized_client", "this client did not register the refresh_token grant").into_reply()
         }
@@ -133,6 +153,9 @@ async fn redeem<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
         Err(e) => return e.into_reply(),
     };
     cx.note_user(&code.user.id);
+    if let Err(reply) = assertion_required(code.private_key_jwt, client) {
+        return reply;
+    }
     let key = kvkey::grant(&code.user.id, &code.jti);
     // The grant record is the code's single-use marker: it exists once the code was redeemed.
     match read_json::<_, GrantRecord>(kv, &key).await {
@@ -162,6 +185,7 @@ async fn redeem<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
         refresh_expires: (cx.now + cx.cfg.refresh_token_ttl).min(expires),
         discord: code.discord.clone(),
         revoked: None,
+        private_key_jwt: code.private_key_jwt,
     };
     let Ok(value) = serde_json::to_string(&record) else { return kv_error() };
     if kv.put(&key, &value, Some(ttl_until(expires, cx.now))).await.is_err() {
@@ -171,7 +195,7 @@ async fn redeem<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
     token_reply(cx, client_id, &record.scope, &record, &code.jti, refresh.as_deref())
 }
 
-async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id: &str) -> Reply {
+async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id: &str, client: &Client) -> Reply {
     let Some(presented) = form.get("refresh_token") else {
         return OAuthError::invalid_request("refresh_token is required").into_reply();
     };
@@ -186,6 +210,9 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
     };
     if record.client_id != client_id {
         return invalid_grant("the refresh token was issued to another client");
+    }
+    if let Err(reply) = assertion_required(record.private_key_jwt, client) {
+        return reply;
     }
     match revoked(kv, &token.grant, &record).await {
         Ok(false) if record.active(cx.now) => {}
@@ -212,14 +239,13 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
     if own.expires <= cx.now {
         return invalid_grant("the refresh token has expired; log in again");
     }
-    let scope = match refresh::narrow(&own.scope, form.get("scope")) {
-        Ok(s) => s,
-        Err(e) => return e.into_reply(),
-    };
+    let scope = refresh::narrow(&own.scope, form.get("scope"));
+    // Never `invalid_target` here: the SDKs throw on it and the person is stuck. A refresh for
+    // another resource (a server that moved) needs a new login, which `invalid_grant` asks for.
     if form.get("resource").is_some_and(|r| {
         authorize::canonical_resource(&cx.origin, Some(r)).as_deref() != Some(record.resource.as_str())
     }) {
-        return OAuthError::new("invalid_target", "resource differs from the one granted").into_reply();
+        return invalid_grant("this login was for another resource; log in again");
     }
     let next = token.successor();
     let successor = match read_json::<_, Issued>(kv, &kvkey::successor_record(&token)).await {
@@ -252,7 +278,7 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
         (Step::Stale, _) => return stale(),
         _ => return reuse(cx, kv, &token, &record).await,
     };
-    let access_scope = refresh::narrow(&issued_scope, Some(&scope)).unwrap_or(issued_scope.clone());
+    let access_scope = refresh::narrow(&issued_scope, Some(&scope));
     token_reply(cx, client_id, &access_scope, &record, &token.grant, Some(&next.encode(&cx.keys.refresh)))
 }
 
@@ -403,6 +429,7 @@ mod tests {
             expires: now + 600,
             nonce: "n".into(),
             client_name: None,
+            private_key_jwt: false,
         };
         let user = Profile { id: "42".into(), username: "n".into(), global_name: None, avatar_url: None, email: None };
         let mut code = Code::new(&p, user, now, "AAAAAAAAAAAAAAAAAAAAAA".into());

@@ -43,6 +43,10 @@ pub struct Pending {
     /// The client's display name, carried to the grant record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_name: Option<String>,
+    /// The client's metadata document declared `private_key_jwt` (and the server honours it):
+    /// the code and refresh tokens are redeemed only with a verified client assertion.
+    #[serde(rename = "pkj", default, skip_serializing_if = "std::ops::Not::not")]
+    pub private_key_jwt: bool,
 }
 
 impl Pending {
@@ -82,6 +86,24 @@ pub fn canonical_resource(origin: &str, requested: Option<&str>) -> Option<Strin
         None => Some(mcp),
         Some(r) if r == mcp || r == format!("{mcp}/") || r == origin || r == format!("{origin}/") => Some(mcp),
         Some(_) => None,
+    }
+}
+
+/// The scope granted for a requested one (RFC 6749 §3.3: a server may grant less than asked).
+/// Tolerant of what clients send: leading, trailing and repeated spaces; `offline_access`
+/// (Claude appends it; refresh tokens are issued whether or not it is asked for); scopes this
+/// server does not know, which are left out rather than refused, so that no real client's
+/// request fails on them. The token response's `scope` says what was granted. Nothing asked
+/// for that this server grants, or an empty `scope=`, means the default.
+pub fn granted_scope(requested: Option<&str>) -> String {
+    let mut wanted: Vec<&str> =
+        requested.unwrap_or("").split(' ').filter(|w| SCOPES.contains(w)).collect();
+    wanted.sort_by_key(|w| SCOPES.iter().position(|s| s == w));
+    wanted.dedup();
+    if wanted.is_empty() {
+        DEFAULT_SCOPE.to_string()
+    } else {
+        wanted.join(" ")
     }
 }
 
@@ -132,25 +154,7 @@ pub fn validate(
     }
     pkce::check_challenge(query.get("code_challenge"), query.get("code_challenge_method"))
         .map_err(|e| fail("invalid_request", e.describe()))?;
-    let scope = match query.get("scope") {
-        None => DEFAULT_SCOPE.to_string(),
-        Some(s) => {
-            let mut wanted: Vec<&str> = s.split(' ').filter(|w| !w.is_empty()).collect();
-            if let Some(bad) = wanted.iter().find(|w| !SCOPES.contains(w)) {
-                return Err(fail(
-                    "invalid_scope",
-                    &format!("unknown scope {bad}; this server grants {}", SCOPES.join(", ")),
-                ));
-            }
-            wanted.sort_by_key(|w| SCOPES.iter().position(|s| s == w));
-            wanted.dedup();
-            if wanted.is_empty() {
-                DEFAULT_SCOPE.to_string()
-            } else {
-                wanted.join(" ")
-            }
-        }
-    };
+    let scope = granted_scope(query.get("scope"));
     let resource = canonical_resource(origin, query.get("resource"))
         .ok_or_else(|| fail("invalid_target", &format!("resource must be this server's MCP endpoint, {origin}/mcp")))?;
     let challenge = query.get("code_challenge").unwrap_or_default().to_string();
@@ -164,6 +168,7 @@ pub fn validate(
         expires: now + PENDING_TTL_SECONDS,
         nonce,
         client_name: client.name.clone(),
+        private_key_jwt: client.jwt.is_some(),
     };
     Ok(pending)
 }
@@ -265,7 +270,6 @@ mod tests {
         assert_eq!(err(with(&good(&cid), "response_type", Some("token"))), "unsupported_response_type");
         assert_eq!(err(with(&good(&cid), "code_challenge", None)), "invalid_request");
         assert_eq!(err(with(&good(&cid), "code_challenge_method", Some("plain"))), "invalid_request");
-        assert_eq!(err(with(&good(&cid), "scope", Some("mcp admin"))), "invalid_scope");
         assert_eq!(err(with(&good(&cid), "resource", Some("https://other.example/mcp"))), "invalid_target");
         assert_eq!(err(with(&good(&cid), "resource", Some("https://mcp.example/mcpx"))), "invalid_target");
     }
@@ -274,6 +278,20 @@ mod tests {
     fn scopes_and_resources_normalise() {
         let cid = id(&["http://127.0.0.1/cb"]);
         assert_eq!(run(with(&good(&cid), "scope", Some("email mcp email"))).unwrap().scope, "mcp email");
+        // What real clients send: Claude's appended offline_access (once with a leading space),
+        // Inspector's empty scope, Cursor's whole scopes_supported, unknown scopes.
+        for (asked, granted) in [
+            (" offline_access", DEFAULT_SCOPE),
+            ("mcp profile offline_access", "mcp profile"),
+            ("", DEFAULT_SCOPE),
+            ("   ", DEFAULT_SCOPE),
+            ("  mcp   guilds  ", "mcp guilds"),
+            ("mcp admin", "mcp"),
+            ("openid admin", DEFAULT_SCOPE),
+            ("guilds email profile mcp", "mcp profile email guilds"),
+        ] {
+            assert_eq!(run(with(&good(&cid), "scope", Some(asked))).unwrap().scope, granted, "{asked:?}");
+        }
         for r in ["https://mcp.example", "https://mcp.example/", "https://mcp.example/mcp/"] {
             assert_eq!(run(with(&good(&cid), "resource", Some(r))).unwrap().resource, "https://mcp.example/mcp", "{r}");
         }

@@ -26,6 +26,10 @@ pub enum AuthMethod {
     SecretBasic,
     #[serde(rename = "client_secret_post")]
     SecretPost,
+    /// RFC 7523 §2.2, for metadata-document clients only (a registration cannot name it: its
+    /// keys would have to be fetched from a URL nobody vetted at every token request).
+    #[serde(rename = "private_key_jwt")]
+    PrivateKeyJwt,
 }
 
 impl AuthMethod {
@@ -34,6 +38,7 @@ impl AuthMethod {
             AuthMethod::None => "none",
             AuthMethod::SecretBasic => "client_secret_basic",
             AuthMethod::SecretPost => "client_secret_post",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
         }
     }
 }
@@ -61,6 +66,26 @@ pub struct Client {
     /// Where the client's identity comes from; never part of a signed id.
     #[serde(skip)]
     pub kind: Kind,
+    /// The keys a metadata-document client signs its `private_key_jwt` assertions with, when
+    /// its document declares that method and the server accepts it.
+    #[serde(skip)]
+    pub jwt: Option<JwtAuth>,
+}
+
+/// How a `private_key_jwt` client's assertions are checked: the algorithm its document pins
+/// (`token_endpoint_auth_signing_alg`, else whatever the key itself names) and where its keys are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwtAuth {
+    pub alg: Option<super::assertion::Alg>,
+    pub keys: KeySource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// `jwks_uri`: an https URL under the same rules as a metadata document URL.
+    Uri(String),
+    /// `jwks`: the key set inline, as JSON text.
+    Inline(String),
 }
 
 /// The three ways a client is known.
@@ -172,36 +197,96 @@ pub fn metadata_url(id: &str, allow_loopback_http: bool) -> Option<url::Url> {
         .then_some(url)
 }
 
-/// A Client ID Metadata Document, validated: its `client_id` equals the URL it came from, its
-/// redirect URIs follow the same rules as a registration, and it uses no shared secret.
-pub fn from_metadata_document(id: &str, body: &[u8]) -> Result<Client, String> {
+/// What the server accepts from metadata documents, from its configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocumentRules {
+    /// `private_key_jwt` is advertised and honoured (`PRIVATE_KEY_JWT`, on by default).
+    pub private_key_jwt: bool,
+    /// Local development: `http://127.0.0.1` key set URLs, like document URLs.
+    pub allow_loopback_http: bool,
+}
+
+/// A Client ID Metadata Document, read the way clients publish them. A document describes a
+/// client; it does not ask for everything in it. Grant types, auth methods and fields this
+/// server does not use are ignored (Claude's lists the jwt-bearer grant, VS Code's the device
+/// grant), redirect URIs the rules refuse are dropped, and a name that could disguise itself
+/// is not shown. What is granted is only what this server supports: the code and refresh
+/// grants, and `none` or (when the document asks for it and the server accepts it)
+/// `private_key_jwt`. Refused only when a login would be unsafe or impossible: the wrong
+/// `client_id`, no usable redirect URI, `private_key_jwt` without usable keys, too large or
+/// not JSON. The reasons are fixed sentences, because a person reads them on a page and the
+/// document's own text (which anyone can write) must not appear there.
+pub fn from_metadata_document(id: &str, body: &[u8], rules: DocumentRules) -> Result<Client, &'static str> {
     if body.len() > MAX_METADATA_DOCUMENT {
-        return Err(format!("the document is larger than {MAX_METADATA_DOCUMENT} bytes"));
+        return Err("is larger than 5120 bytes");
     }
-    let doc: Value = serde_json::from_slice(body).map_err(|_| "the document is not JSON".to_string())?;
+    let doc: Value = serde_json::from_slice(body).map_err(|_| "is not JSON")?;
+    if !doc.is_object() {
+        return Err("is not a JSON object");
+    }
     if doc.get("client_id").and_then(Value::as_str) != Some(id) {
-        return Err("the document's client_id does not match its URL".into());
+        return Err("names a client_id other than its own URL");
     }
-    if doc.get("client_secret").is_some() || doc.get("client_secret_expires_at").is_some() {
-        return Err("a metadata document must not contain a client secret".into());
+    let redirect_uris: Vec<String> = match doc.get("redirect_uris") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|u| redirect::validate(u).is_ok())
+            .take(MAX_REDIRECT_URIS)
+            .map(String::from)
+            .collect(),
+        _ => Vec::new(),
+    };
+    if redirect_uris.is_empty() {
+        return Err("lists no redirect URI this server accepts (https, http on a loopback host, or an app's own scheme; no fragment)");
     }
-    match doc.get("token_endpoint_auth_method").and_then(Value::as_str) {
-        None | Some("none") => {}
-        Some(_) => {
-            return Err("names a token_endpoint_auth_method other than none, which is all this server accepts".into())
+    let declared = doc.get("token_endpoint_auth_method").and_then(Value::as_str);
+    let jwt = match declared {
+        Some("private_key_jwt") if rules.private_key_jwt => Some(jwt_auth(&doc, rules.allow_loopback_http)?),
+        // `none`, nothing, or a method a metadata document cannot use here (a shared secret
+        // it could not have been issued, mTLS): a public client, protected by PKCE.
+        _ => None,
+    };
+    Ok(Client {
+        redirect_uris,
+        auth_method: if jwt.is_some() { AuthMethod::PrivateKeyJwt } else { AuthMethod::None },
+        refresh: true,
+        name: optional_string(&doc, "client_name", MAX_CLIENT_NAME).ok().flatten().map(String::from),
+        client_uri: optional_string(&doc, "client_uri", MAX_URI_FIELD)
+            .ok()
+            .flatten()
+            .filter(|u| https_url(u))
+            .map(String::from),
+        issued_at: 0,
+        nonce: String::new(),
+        kind: Kind::MetadataDocument,
+        jwt,
+    })
+}
+
+/// The key set and algorithm of a document that declares `private_key_jwt`.
+fn jwt_auth(doc: &Value, allow_loopback_http: bool) -> Result<JwtAuth, &'static str> {
+    let alg = match doc.get("token_endpoint_auth_signing_alg") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_str()
+                .and_then(super::assertion::Alg::from_name)
+                .ok_or("declares a token_endpoint_auth_signing_alg this server does not verify (RS256 or ES256)")?,
+        ),
+    };
+    let keys = match (doc.get("jwks_uri").and_then(Value::as_str), doc.get("jwks")) {
+        (Some(uri), _) => {
+            metadata_url(uri, allow_loopback_http).ok_or("has a jwks_uri this server does not fetch (https with a path)")?;
+            KeySource::Uri(uri.to_string())
         }
-    }
-    // The reasons are fixed sentences: a person reads them on a page, and the document's own
-    // text (which anyone can write) must not appear there.
-    let mut client = register(&doc, 0).map_err(|e| match e.code {
-        "invalid_redirect_uri" => "lists redirect_uris this server does not accept (https, or http on a loopback host; no fragment; at most 10)".to_string(),
-        _ => "has client metadata this server does not accept (client_name, client_uri, grant_types or response_types)".to_string(),
-    })?;
-    client.auth_method = AuthMethod::None;
-    client.refresh = true;
-    client.nonce = String::new();
-    client.kind = Kind::MetadataDocument;
-    Ok(client)
+        (None, Some(jwks @ Value::Object(_))) => KeySource::Inline(jwks.to_string()),
+        _ => return Err("declares private_key_jwt but publishes no keys (jwks_uri or jwks)"),
+    };
+    Ok(JwtAuth { alg, keys })
+}
+
+fn https_url(u: &str) -> bool {
+    u.is_ascii() && redirect::plain_authority(u) && url::Url::parse(u).is_ok_and(|u| u.scheme() == "https")
 }
 
 /// RFC 7591 §3.2.2 error codes, with a description for the developer.
@@ -275,7 +360,11 @@ fn string_list<'a>(body: &'a Value, field: &str) -> Result<Option<Vec<&'a str>>,
     }
 }
 
-/// Validates an RFC 7591 registration request body.
+/// Validates an RFC 7591 registration request body. Stricter than a metadata document, as
+/// RFC 7591 §2 lets a server be: what a client registers is what it asks to be granted, and the
+/// answer (`invalid_client_metadata`) reaches the client, which can register again with less.
+/// Unknown fields are ignored (§2); grant types, auth methods and response types this server
+/// cannot honour are refused, so that the registration response never claims them.
 pub fn register(body: &Value, now: i64) -> Result<Client, RegistrationError> {
     if !body.is_object() {
         return Err(meta_error("the registration request must be a JSON object"));
@@ -292,9 +381,18 @@ pub fn register(body: &Value, now: i64) -> Result<Client, RegistrationError> {
     }
     let auth_method = match body.get("token_endpoint_auth_method") {
         None | Some(Value::Null) => AuthMethod::SecretBasic, // RFC 7591 §2 default
-        Some(v) => serde_json::from_value::<AuthMethod>(v.clone()).map_err(|_| {
-            meta_error("token_endpoint_auth_method must be none, client_secret_basic or client_secret_post")
-        })?,
+        Some(v) => match v.as_str() {
+            Some("none") => AuthMethod::None,
+            Some("client_secret_basic") => AuthMethod::SecretBasic,
+            Some("client_secret_post") => AuthMethod::SecretPost,
+            // private_key_jwt is for metadata documents: a signed registration would carry
+            // its keys, and every token request would fetch a jwks_uri nobody vetted.
+            _ => {
+                return Err(meta_error(
+                    "token_endpoint_auth_method must be none, client_secret_basic or client_secret_post (private_key_jwt: use a client ID metadata document)",
+                ))
+            }
+        },
     };
     let grants = string_list(body, "grant_types")?.unwrap_or_else(|| vec!["authorization_code"]);
     if let Some(g) = grants.iter().find(|g| !matches!(**g, "authorization_code" | "refresh_token")) {
@@ -309,10 +407,8 @@ pub fn register(body: &Value, now: i64) -> Result<Client, RegistrationError> {
     }
     let name = optional_string(body, "client_name", MAX_CLIENT_NAME)?;
     let client_uri = optional_string(body, "client_uri", MAX_URI_FIELD)?;
-    if let Some(u) = client_uri {
-        if !u.is_ascii() || !redirect::plain_authority(u) || !url::Url::parse(u).is_ok_and(|u| u.scheme() == "https") {
-            return Err(meta_error("client_uri must be an https URL, with an ASCII host name (punycode)"));
-        }
+    if client_uri.is_some_and(|u| !https_url(u)) {
+        return Err(meta_error("client_uri must be an https URL, with an ASCII host name (punycode)"));
     }
     Ok(Client {
         redirect_uris: uris.into_iter().map(String::from).collect(),
@@ -324,6 +420,7 @@ pub fn register(body: &Value, now: i64) -> Result<Client, RegistrationError> {
         nonce: crate::rules::keys::random_token::<9>()
             .ok_or_else(|| invalid("server_error", "no randomness available"))?,
         kind: Kind::Registered,
+        jwt: None,
     })
 }
 
@@ -471,6 +568,7 @@ mod tests {
             register(&b, 1).map(|_| ()).map_err(|e| e.code)
         };
         assert_eq!(base("token_endpoint_auth_method", json!("private_key_jwt")), Err("invalid_client_metadata"));
+        assert_eq!(base("token_endpoint_auth_method", json!(["none"])), Err("invalid_client_metadata"));
         assert_eq!(base("grant_types", json!(["implicit"])), Err("invalid_client_metadata"));
         assert_eq!(base("grant_types", json!(["refresh_token"])), Err("invalid_client_metadata"));
         assert_eq!(base("response_types", json!(["token"])), Err("invalid_client_metadata"));
@@ -575,41 +673,132 @@ mod tests {
         assert!(metadata_url("https://B%C3%9CCHER.example/c.json", false).is_none(), "escaped host");
     }
 
+    const RULES: DocumentRules = DocumentRules { private_key_jwt: true, allow_loopback_http: false };
+
+    /// The documents §10 of the reference quotes, exactly as their clients publish them.
+    pub(crate) fn published() -> Vec<(&'static str, Value)> {
+        vec![
+            ("https://claude.ai/oauth/mcp-oauth-client-metadata", json!({"client_id":"https://claude.ai/oauth/mcp-oauth-client-metadata","client_name":"Claude","client_uri":"https://claude.ai","redirect_uris":["https://claude.ai/api/mcp/auth_callback"],"grant_types":["authorization_code","refresh_token","urn:ietf:params:oauth:grant-type:jwt-bearer"],"response_types":["code"],"token_endpoint_auth_method":"none"})),
+            ("https://chatgpt.com/oauth/client.json", json!({"client_id":"https://chatgpt.com/oauth/client.json","client_uri":"https://chatgpt.com/","redirect_uris":["https://chatgpt.com/connector_platform_oauth_redirect"],"token_endpoint_auth_method":"private_key_jwt","token_endpoint_auth_methods_supported":["none","private_key_jwt"],"grant_types":["authorization_code","refresh_token"],"response_types":["code"],"client_name":"ChatGPT","logo_uri":"https://persistent.oaistatic.com/sonic/misc/openai-logo.png","token_endpoint_auth_signing_alg":"RS256","jwks_uri":"https://chatgpt.com/oauth/jwks.json"})),
+            ("https://vscode.dev/oauth/client-metadata.json", json!({"client_name":"Visual Studio Code","grant_types":["authorization_code","refresh_token","urn:ietf:params:oauth:grant-type:device_code"],"response_types":["code"],"token_endpoint_auth_method":"none","application_type":"native","client_id":"https://vscode.dev/oauth/client-metadata.json","client_uri":"https://vscode.dev/product","redirect_uris":["http://127.0.0.1:33418/","https://vscode.dev/redirect"]})),
+        ]
+    }
+
     #[test]
-    fn metadata_documents_must_name_themselves_and_use_no_secret() {
-        let id = "https://app.example/c.json";
-        let doc = |v: Value| from_metadata_document(id, v.to_string().as_bytes());
-        let c =
-            doc(json!({ "client_id": id, "client_name": "App", "redirect_uris": ["https://app.example/cb"] })).unwrap();
-        assert_eq!(c.kind, Kind::MetadataDocument);
-        assert_eq!(c.auth_method, AuthMethod::None);
-        assert_eq!(c.name.as_deref(), Some("App"));
-        assert!(doc(
-            json!({ "client_id": "https://other.example/c.json", "redirect_uris": ["https://app.example/cb"] })
-        )
-        .unwrap_err()
-        .contains("does not match"));
-        assert!(
-            doc(json!({ "client_id": id, "redirect_uris": ["https://app.example/cb"], "client_secret": "x" })).is_err()
-        );
-        assert!(doc(json!({ "client_id": id, "redirect_uris": ["https://app.example/cb"], "token_endpoint_auth_method": "private_key_jwt" })).is_err());
-        assert!(doc(json!({ "client_id": id })).is_err(), "redirect_uris are required");
-        assert!(doc(json!({ "client_id": id, "redirect_uris": ["javascript:alert(1)"] })).is_err());
-        // What a person reads on the error page never carries the document's own text.
-        for hostile in [
-            json!({ "client_id": id, "redirect_uris": ["https://a.example/cb#<b>Call 555-0100</b>"] }),
-            json!({ "client_id": id, "redirect_uris": ["https://a.example/cb"], "grant_types": ["Call 555-0100"] }),
-            json!({ "client_id": id, "redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "Call 555-0100" }),
-            json!({ "client_id": id, "redirect_uris": ["https://a.example/cb"], "client_name": "Call\u{202E}555-0100" }),
-        ] {
-            let why = doc(hostile).unwrap_err();
-            assert!(!why.contains("555-0100"), "{why}");
+    fn the_published_documents_are_accepted_for_what_this_server_grants() {
+        for (id, doc) in published() {
+            let c = from_metadata_document(id, doc.to_string().as_bytes(), RULES).unwrap();
+            assert_eq!(c.kind, Kind::MetadataDocument, "{id}");
+            assert!(c.refresh, "{id}");
+            assert_eq!(c.redirect_uris, doc["redirect_uris"].as_array().unwrap().iter().map(|u| u.as_str().unwrap()).collect::<Vec<_>>());
         }
-        assert!(from_metadata_document(id, b"not json").is_err());
+        let chatgpt = published()[1].clone();
+        let c = from_metadata_document(chatgpt.0, chatgpt.1.to_string().as_bytes(), RULES).unwrap();
+        assert_eq!(c.auth_method, AuthMethod::PrivateKeyJwt);
+        assert_eq!(
+            c.jwt,
+            Some(JwtAuth {
+                alg: Some(super::super::assertion::Alg::Rs256),
+                keys: KeySource::Uri("https://chatgpt.com/oauth/jwks.json".into())
+            })
+        );
+        // With private_key_jwt switched off, ChatGPT is a public client (and uses none).
+        let off = DocumentRules { private_key_jwt: false, ..RULES };
+        let c = from_metadata_document(chatgpt.0, chatgpt.1.to_string().as_bytes(), off).unwrap();
+        assert_eq!((c.auth_method, c.jwt), (AuthMethod::None, None));
+    }
+
+    #[test]
+    fn documents_may_list_what_this_server_does_not_use() {
+        let id = "https://app.example/c.json";
+        let base = || json!({ "client_id": id, "redirect_uris": ["https://app.example/cb"] });
+        let variants: Vec<(&str, Value)> = vec![
+            ("grant_types", json!(["authorization_code", "implicit", "urn:example:unknown", "client_credentials"])),
+            ("grant_types", json!(["refresh_token"])),
+            ("response_types", json!(["code", "token", "id_token"])),
+            ("token_endpoint_auth_method", json!("client_secret_basic")),
+            ("token_endpoint_auth_method", json!("tls_client_auth")),
+            ("token_endpoint_auth_method", json!(5)),
+            ("token_endpoint_auth_methods_supported", json!(["none", "private_key_jwt", "client_secret_jwt"])),
+            ("scope", json!("mcp openid offline_access")),
+            ("application_type", json!("web")),
+            ("application_type", json!("native")),
+            ("software_statement", json!("eyJ...")),
+            ("client_secret", json!("published by mistake")),
+            ("jwks", json!({"keys": []})),
+            ("jwks_uri", json!("https://app.example/jwks.json")),
+            ("logo_uri", json!("https://app.example/logo.png")),
+            ("contacts", json!(["ops@app.example"])),
+            ("client_name", json!("Sneaky\u{202E}name")),
+            ("client_name", json!(42)),
+            ("client_uri", json!("http://not-https.example")),
+            ("x-vendor-extension", json!({"nested": [1, 2, 3]})),
+        ];
+        for (field, value) in variants {
+            let mut d = base();
+            d[field] = value.clone();
+            let c = from_metadata_document(id, d.to_string().as_bytes(), RULES)
+                .unwrap_or_else(|e| panic!("{field}={value}: {e}"));
+            assert_eq!(c.auth_method, AuthMethod::None, "{field}={value}: a public client");
+            assert!(c.name.as_deref().is_none_or(|n| !n.contains('\u{202E}')), "a disguised name is not shown");
+            assert!(c.client_uri.is_none() || field != "client_uri");
+        }
+        // Redirect URIs the rules refuse are dropped; the document stands on the rest.
+        let mut d = base();
+        d["redirect_uris"] = json!(["javascript:alert(1)", "http://evil.example/cb", 7, "https://app.example/cb", "cursor://app/cb"]);
+        let c = from_metadata_document(id, d.to_string().as_bytes(), RULES).unwrap();
+        assert_eq!(c.redirect_uris, ["https://app.example/cb", "cursor://app/cb"]);
+    }
+
+    #[test]
+    fn private_key_jwt_documents_need_keys_this_server_can_use() {
+        let id = "https://app.example/c.json";
+        let doc = |extra: Value| {
+            let mut d = json!({ "client_id": id, "redirect_uris": ["https://app.example/cb"], "token_endpoint_auth_method": "private_key_jwt" });
+            for (k, v) in extra.as_object().unwrap() {
+                d[k] = v.clone();
+            }
+            from_metadata_document(id, d.to_string().as_bytes(), RULES)
+        };
+        let inline = doc(json!({ "jwks": { "keys": [] }, "token_endpoint_auth_signing_alg": "ES256" })).unwrap();
+        assert!(matches!(inline.jwt, Some(JwtAuth { alg: Some(super::super::assertion::Alg::Es256), keys: KeySource::Inline(_) })));
+        assert_eq!(doc(json!({ "jwks_uri": "https://app.example/jwks.json" })).unwrap().jwt.unwrap().alg, None);
+        for (bad, why) in [
+            (json!({}), "publishes no keys"),
+            (json!({ "jwks": "not an object" }), "publishes no keys"),
+            (json!({ "jwks_uri": "http://app.example/jwks.json" }), "jwks_uri"),
+            (json!({ "jwks_uri": "https://127.0.0.1/jwks.json" }), "jwks_uri"),
+            (json!({ "jwks_uri": "https://app.example/jwks.json", "token_endpoint_auth_signing_alg": "HS256" }), "RS256 or ES256"),
+        ] {
+            assert!(doc(bad.clone()).unwrap_err().contains(why), "{bad}");
+        }
+    }
+
+    #[test]
+    fn documents_are_refused_only_when_a_login_would_be_unsafe_or_impossible() {
+        let id = "https://app.example/c.json";
+        let doc = |v: Value| from_metadata_document(id, v.to_string().as_bytes(), RULES);
+        assert!(doc(json!({ "client_id": "https://other.example/c.json", "redirect_uris": ["https://app.example/cb"] }))
+            .unwrap_err()
+            .contains("client_id"));
+        assert!(doc(json!({ "client_id": id })).is_err(), "redirect_uris are required");
+        assert!(doc(json!({ "client_id": id, "redirect_uris": ["javascript:alert(1)", "data:x"] })).is_err());
+        assert!(doc(json!({ "client_id": id, "redirect_uris": "https://app.example/cb" })).is_err());
+        assert!(doc(json!([id])).is_err());
+        assert!(from_metadata_document(id, b"not json", RULES).is_err());
         let huge = format!(
             r#"{{"client_id":"{id}","redirect_uris":["https://app.example/cb"],"pad":"{}"}}"#,
             "x".repeat(6000)
         );
-        assert!(from_metadata_document(id, huge.as_bytes()).unwrap_err().contains("larger than"));
+        assert!(from_metadata_document(id, huge.as_bytes(), RULES).unwrap_err().contains("larger than"));
+        // The reasons are this server's fixed sentences, whatever the document says.
+        for hostile in [
+            json!({ "client_id": id, "redirect_uris": ["https://a.example/cb#<b>Call 555-0100</b>"] }),
+            json!({ "client_id": "Call 555-0100", "redirect_uris": ["https://a.example/cb"] }),
+            json!({ "client_id": id, "redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "private_key_jwt", "token_endpoint_auth_signing_alg": "Call 555-0100" }),
+        ] {
+            let why = doc(hostile).unwrap_err();
+            assert!(!why.contains("555-0100"), "{why}");
+        }
     }
 }

@@ -80,6 +80,10 @@ pub struct Code {
     /// Worker can open them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discord: Option<String>,
+    /// The client's metadata document declared `private_key_jwt` (and the server honours it):
+    /// the code and refresh tokens are redeemed only with a verified client assertion.
+    #[serde(rename = "pkj", default, skip_serializing_if = "std::ops::Not::not")]
+    pub private_key_jwt: bool,
 }
 
 impl Code {
@@ -95,6 +99,7 @@ impl Code {
             jti,
             client_name: None,
             discord: None,
+            private_key_jwt: p.private_key_jwt,
         }
     }
 
@@ -134,6 +139,7 @@ impl ClientKeys<'_> {
                 issued_at: 0,
                 nonce: String::new(),
                 kind: Kind::MetadataDocument,
+                jwt: None,
             });
         }
         open_client_id(self.id, id)
@@ -192,6 +198,8 @@ pub fn authenticate(
             form.get("client_secret")
                 .ok_or_else(|| invalid("this client registered client_secret_post: send client_secret in the body"))?,
         ),
+        // Checked by the caller, which has the key set (`web::token::client_request`).
+        AuthMethod::PrivateKeyJwt => return Err(invalid("this client must authenticate with a client_assertion")),
     };
     if let Some(secret) = presented {
         if !secret_valid(keys.secret, &id, secret) {
@@ -250,6 +258,10 @@ pub struct GrantRecord {
     pub discord: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked: Option<Revoked>,
+    /// The client's metadata document declared `private_key_jwt` (and the server honours it):
+    /// the code and refresh tokens are redeemed only with a verified client assertion.
+    #[serde(rename = "pkj", default, skip_serializing_if = "std::ops::Not::not")]
+    pub private_key_jwt: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -325,6 +337,7 @@ mod tests {
             expires: now + 600,
             nonce: "n".into(),
             client_name: None,
+            private_key_jwt: false,
         };
         let c = Code::new(&p, profile(), now, "j1".into());
         (c.seal(&k(crate::rules::keys::AUTH_CODE)).unwrap(), c)
@@ -451,6 +464,7 @@ mod tests {
             refresh_expires: 150,
             discord: Some("sealed".into()),
             revoked: None,
+            private_key_jwt: false,
         };
         assert!(g.active(199));
         assert!(!g.active(200));

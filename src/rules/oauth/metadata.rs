@@ -10,6 +10,8 @@ pub struct ServerFeatures<'a> {
     pub revocation: bool,
     pub introspection: bool,
     pub client_id_metadata_documents: bool,
+    /// `private_key_jwt` for metadata-document clients (needs `client_id_metadata_documents`).
+    pub private_key_jwt: bool,
     pub scopes: &'a [&'a str],
 }
 
@@ -27,6 +29,12 @@ pub fn protected_resource(origin: &str, resource: &str, scopes: &[&str]) -> Valu
 /// RFC 8414 metadata; `issuer` is the origin exactly.
 pub fn authorization_server(origin: &str, f: &ServerFeatures) -> Value {
     let grants = ["authorization_code", "refresh_token"];
+    // `none` stays listed: claude.ai uses a metadata document only when it is.
+    let mut auth_methods = vec!["none", "client_secret_basic", "client_secret_post"];
+    let assertions = f.private_key_jwt && f.client_id_metadata_documents;
+    if assertions {
+        auth_methods.push("private_key_jwt");
+    }
     let mut m = json!({
         "issuer": origin,
         "authorization_endpoint": format!("{origin}/authorize"),
@@ -34,7 +42,7 @@ pub fn authorization_server(origin: &str, f: &ServerFeatures) -> Value {
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": grants,
-        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": auth_methods,
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": f.scopes,
         "authorization_response_iss_parameter_supported": true,
@@ -44,11 +52,21 @@ pub fn authorization_server(origin: &str, f: &ServerFeatures) -> Value {
     }
     if f.revocation {
         m["revocation_endpoint"] = json!(format!("{origin}/revoke"));
-        m["revocation_endpoint_auth_methods_supported"] = json!(["none", "client_secret_basic", "client_secret_post"]);
+        m["revocation_endpoint_auth_methods_supported"] = json!(auth_methods);
+    }
+    if assertions {
+        m["token_endpoint_auth_signing_alg_values_supported"] = json!(super::assertion::ALGS);
+        if f.revocation {
+            m["revocation_endpoint_auth_signing_alg_values_supported"] = json!(super::assertion::ALGS);
+        }
     }
     if f.introspection {
         m["introspection_endpoint"] = json!(format!("{origin}/introspect"));
-        m["introspection_endpoint_auth_methods_supported"] = json!(["client_secret_basic", "client_secret_post"]);
+        let mut methods = vec!["client_secret_basic", "client_secret_post"];
+        if assertions {
+            methods.push("private_key_jwt");
+        }
+        m["introspection_endpoint_auth_methods_supported"] = json!(methods);
     }
     if f.client_id_metadata_documents {
         m["client_id_metadata_document_supported"] = json!(true);
@@ -98,6 +116,7 @@ mod tests {
             revocation: false,
             introspection: false,
             client_id_metadata_documents: false,
+            private_key_jwt: true,
             scopes: &["mcp"],
         };
         let m = authorization_server("https://mcp.example", &f);
@@ -105,6 +124,17 @@ mod tests {
         assert_eq!(m["registration_endpoint"], "https://mcp.example/register");
         assert!(m.get("revocation_endpoint").is_none());
         assert!(m.get("client_id_metadata_document_supported").is_none());
+        assert!(m.get("token_endpoint_auth_signing_alg_values_supported").is_none(), "no documents, no assertions");
+        let with_documents = ServerFeatures { client_id_metadata_documents: true, ..f };
+        let m = authorization_server("https://mcp.example", &with_documents);
+        assert_eq!(
+            m["token_endpoint_auth_methods_supported"],
+            json!(["none", "client_secret_basic", "client_secret_post", "private_key_jwt"])
+        );
+        assert_eq!(m["token_endpoint_auth_signing_alg_values_supported"], json!(["RS256", "ES256"]));
+        let off = authorization_server("https://mcp.example", &ServerFeatures { private_key_jwt: false, ..with_documents });
+        assert_eq!(off["token_endpoint_auth_methods_supported"], json!(["none", "client_secret_basic", "client_secret_post"]));
+        assert!(off.get("token_endpoint_auth_signing_alg_values_supported").is_none());
         assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
         let p = protected_resource("https://mcp.example", "https://mcp.example/mcp", &["mcp"]);
         assert_eq!(p["authorization_servers"], json!(["https://mcp.example"]));

@@ -2,6 +2,7 @@
 //! tokens. No runtime types and no I/O; the HTTP endpoints that use them come with login.
 
 pub mod access_token;
+pub mod assertion;
 pub mod authorize;
 pub mod client;
 pub mod cookie;

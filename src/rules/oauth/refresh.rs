@@ -21,7 +21,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use super::error::OAuthError;
 use super::grant::is_grant_id;
 use crate::rules::discord::is_snowflake;
 use crate::rules::keys::Key;
@@ -132,27 +131,20 @@ pub fn stale_or_reuse(s: &Issued, now: i64, reuse_window: i64) -> Step {
     }
 }
 
-/// The scope of a refreshed token: the granted one, or a narrower one; never wider.
-pub fn narrow(granted: &str, requested: Option<&str>) -> Result<String, OAuthError> {
-    let Some(requested) = requested else { return Ok(granted.to_string()) };
-    let have: Vec<&str> = granted.split(' ').collect();
-    let mut want: Vec<&str> = Vec::new();
-    for w in requested.split(' ').filter(|w| !w.is_empty()) {
-        if !have.contains(&w) {
-            return Err(OAuthError::new(
-                "invalid_scope",
-                format!("a refresh may narrow the scope, never widen it: `{w}` was not granted"),
-            ));
-        }
-        if !want.contains(&w) {
-            want.push(w);
-        }
-    }
-    if want.is_empty() {
-        return Ok(granted.to_string());
-    }
+/// The scope of a refreshed token: the granted one, or a narrower one; never wider. A scope
+/// that was not granted is left out rather than refused (RFC 6749 §3.3 lets a server grant less):
+/// Claude may send `offline_access` again, which no grant holds, and `invalid_scope` would
+/// leave the person stuck. Nothing granted among those asked for means the granted scope.
+pub fn narrow(granted: &str, requested: Option<&str>) -> String {
+    let Some(requested) = requested else { return granted.to_string() };
+    let want: Vec<&str> = requested.split(' ').filter(|w| !w.is_empty()).collect();
     // Keep the granted order, so equal scopes compare equal.
-    Ok(have.into_iter().filter(|h| want.contains(h)).collect::<Vec<_>>().join(" "))
+    let kept: Vec<&str> = granted.split(' ').filter(|h| want.contains(h)).collect();
+    if kept.is_empty() {
+        granted.to_string()
+    } else {
+        kept.join(" ")
+    }
 }
 
 #[cfg(test)]
@@ -218,11 +210,12 @@ mod tests {
 
     #[test]
     fn scope_narrows_never_widens() {
-        assert_eq!(narrow("mcp profile email", None).unwrap(), "mcp profile email");
-        assert_eq!(narrow("mcp profile email", Some("email mcp")).unwrap(), "mcp email");
-        assert_eq!(narrow("mcp profile", Some("  ")).unwrap(), "mcp profile");
-        assert_eq!(narrow("mcp profile", Some("mcp mcp")).unwrap(), "mcp");
-        let e = narrow("mcp", Some("mcp email")).unwrap_err();
-        assert_eq!(e.code, "invalid_scope");
+        assert_eq!(narrow("mcp profile email", None), "mcp profile email");
+        assert_eq!(narrow("mcp profile email", Some("email mcp")), "mcp email");
+        assert_eq!(narrow("mcp profile", Some("  ")), "mcp profile");
+        assert_eq!(narrow("mcp profile", Some("mcp mcp")), "mcp");
+        assert_eq!(narrow("mcp", Some("mcp email")), "mcp", "never wider");
+        assert_eq!(narrow("mcp profile", Some("mcp profile offline_access")), "mcp profile", "Claude's refresh");
+        assert_eq!(narrow("mcp", Some("email")), "mcp", "nothing granted asked for: the grant");
     }
 }
