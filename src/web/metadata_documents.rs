@@ -13,8 +13,9 @@ const METADATA_CACHE_SECONDS: u64 = 3600;
 /// A client's host gets this long to answer.
 const METADATA_TIMEOUT_MS: u32 = 3000;
 /// A key set is fetched again for an unknown `kid` (a key rotation), but not more often than
-/// this: an assertion naming a random `kid` must not become a flood at the client's host.
-const REFETCH_AFTER_SECONDS: i64 = 60;
+/// this per isolate: anyone can send an assertion naming a random `kid` (the signature is
+/// checked only once a key is found), and that must not become a flood at the client's host.
+const REFETCH_AFTER_SECONDS: i64 = 5;
 
 thread_local! {
     /// Documents this isolate fetched lately: (URL, text, expires, fetched). Works on every

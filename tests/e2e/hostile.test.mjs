@@ -158,7 +158,7 @@ describe('hostile input', () => {
     add(a, 'PKCE challenge with bad characters', authz({ code_challenge: '!'.repeat(43) }), back('invalid_request'));
     add(a, 'response_type token', authz({ response_type: 'token' }), back('unsupported_response_type'));
     add(a, 'no response_type', authz({}, ['response_type']), back('unsupported_response_type'));
-    add(a, 'unknown scope', authz({ scope: 'mcp admin' }), back('invalid_scope'));
+    add(a, 'unknown scope is left out, not repeated on a page', authz({ scope: 'mcp admin\u202Ecall +1-555-0100' }), { status: 200, noBody: /555-0100/ });
     add(a, 'resource of another server', authz({ resource: 'https://evil.example/mcp' }), back('invalid_target'));
     add(a, 'resource with another path', authz({ resource: `${'http://127.0.0.1:1'}/mcp` }), back('invalid_target'));
     add(a, 'state with CRLF is carried encoded, never as a header', authz({ state: 'st\r\nSet-Cookie: pwned=1' }), { status: 200, noSetCookie: /pwned/ });
@@ -206,8 +206,7 @@ describe('hostile input', () => {
     add(k, 'refresh token with a generation bumped', () => tok({ client_id: cid(), grant_type: 'refresh_token', refresh_token: good.tokens.refresh_token.replace(/\.0\./, '.1.') })(), { status: 400, error: 'invalid_grant' });
     add(k, 'an access token as refresh token', () => tok({ client_id: cid(), grant_type: 'refresh_token', refresh_token: good.tokens.access_token })(), { status: 400, error: 'invalid_grant' });
     add(k, 'no refresh_token', () => tok({ client_id: cid(), grant_type: 'refresh_token' })(), { status: 400, error: 'invalid_request' });
-    add(k, 'refresh with a scope not granted', () => tok({ client_id: cid(), grant_type: 'refresh_token', refresh_token: good.tokens.refresh_token, scope: 'mcp email' })(), { status: 400, error: 'invalid_scope' });
-    add(k, 'refresh for another resource', () => tok({ client_id: cid(), grant_type: 'refresh_token', refresh_token: good.tokens.refresh_token, resource: 'https://evil.example/mcp' })(), { status: 400, error: 'invalid_target' });
+    add(k, 'refresh for another resource', () => tok({ client_id: cid(), grant_type: 'refresh_token', refresh_token: good.tokens.refresh_token, resource: 'https://evil.example/mcp' })(), { status: 400, error: 'invalid_grant' });
     add(k, 'a body over 1 MiB', () => ({ ...tok({})(), body: `client_id=${'x'.repeat(1_100_000)}` }), { status: 413, error: 'invalid_request' });
     add(k, 'a body of 70 KB', () => ({ ...tok({})(), body: `client_id=${'x'.repeat(70_000)}` }), { status: 413, error: 'invalid_request' });
 
@@ -321,6 +320,7 @@ describe('hostile input', () => {
       if (e.empty && text !== '') why.push(`body ${text.slice(0, 80)}`);
       if (e.toolError && !(json?.result?.isError && e.toolError.test(json.result.content[0].text))) why.push(`tool result ${text.slice(0, 120)}`);
       if (e.noSetCookie && (out.headers.getSetCookie().some((s) => e.noSetCookie.test(s)))) why.push('a header was injected');
+      if (e.noBody && e.noBody.test(text)) why.push(`the page repeats the request: ${text.match(e.noBody)[0]}`);
       if (e.link) {
         const href = text.match(/<a href="([^"]+)">return to the application/)?.[1]?.replace(/&amp;/g, '&');
         const u = href ? new URL(href) : null;

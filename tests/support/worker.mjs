@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Miniflare } from 'miniflare';
+import { Miniflare, fetch as mfFetch } from 'miniflare';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const wranglerToml = readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8');
@@ -55,10 +55,13 @@ export default function (env) {
  * with kvOps()); `rateLimit` binds RATE_LIMITER at that many requests a minute (as wrangler.toml does
  * at 60); `buildDir: 'build-conformance'` runs the conformance build (relative to the
  * repository, or absolute; `MCP_WORKER_BUILD_DIR` changes the default, e.g. to run a suite
- * against an older build and see which tests it fails).
+ * against an older build and see which tests it fails). `outbound(request)`, when given,
+ * answers every fetch the Worker makes (Miniflare's outbound interception: the hosts of
+ * clients' metadata documents and key sets, which this machine cannot reach); return
+ * `undefined` to let a request through to its real (loopback) destination.
  * Resolves to { url, mf, kv(), restart(bindings, kvFaults), close() }.
  */
-export async function startWorker({ bindings = {}, kv = true, kvFaults = null, countKv = false, buildDir = process.env.MCP_WORKER_BUILD_DIR ?? 'build', port = 0, rateLimit = null, captureLogs = false } = {}) {
+export async function startWorker({ bindings = {}, kv = true, kvFaults = null, countKv = false, buildDir = process.env.MCP_WORKER_BUILD_DIR ?? 'build', port = 0, rateLimit = null, captureLogs = false, outbound = null } = {}) {
   if (countKv && !kvFaults) kvFaults = [];
   // The Worker's console output, line by line (workerd's stdout), when asked for.
   const logs = [];
@@ -69,6 +72,7 @@ export async function startWorker({ bindings = {}, kv = true, kvFaults = null, c
     : { handleRuntimeStdio: (out, err) => { out.resume(); err.pipe(process.stderr); } };
   const main = (b, faults) => ({
     ...(rateLimit ? { ratelimits: { RATE_LIMITER: { simple: { limit: rateLimit, period: 60 } } } } : {}),
+    ...(outbound ? { outboundService: async (request) => (await outbound(request)) ?? mfFetch(request) } : {}),
     name: 'main',
     modules: true,
     scriptPath: path.resolve(ROOT, buildDir, 'index.js'),
