@@ -42,7 +42,8 @@ impl Platform for Fake {
             return Err(FetchError::Network);
         }
         let (status, body) = queue.remove(0);
-        Ok(Inbound { status, headers: vec![], body: body.as_bytes().to_vec() })
+        let headers = vec![("content-type".into(), "application/json".into())];
+        Ok(Inbound { status, headers, body: body.as_bytes().to_vec() })
     }
     async fn verify_signature(&self, alg: Alg, jwk: &str, message: &[u8], signature: &[u8]) -> bool {
         signer::verify(alg, jwk, message, signature)

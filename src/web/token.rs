@@ -382,6 +382,7 @@ mod tests {
     use crate::store::grants::connected;
     use crate::store::revoked::revoked_here;
     use crate::store::Ops;
+    use crate::testing::signer::{Signer, CHATGPT};
     use crate::testing::{config as cfg, Fake};
     use crate::web::http::Body;
     use crate::web::revoke::{disconnect, revoke};
@@ -574,6 +575,83 @@ mod tests {
         assert_eq!(status, 400);
         assert!(replay["error_description"].as_str().unwrap().contains("already used"));
         assert_eq!(fake.sent.borrow().len(), 1);
+    }
+
+    /// A code for ChatGPT's stable metadata document, which declares private_key_jwt, and the
+    /// answers its hosts give (the document, then the key set).
+    fn chatgpt_code(fake: &Fake, signer: &Signer, now: i64) -> String {
+        let keys = cfg().secrets().unwrap().auth_keys();
+        let p = Pending {
+            client: client_hash(CHATGPT),
+            redirect_uri: "https://chatgpt.com/connector_platform_oauth_redirect".into(),
+            challenge: CHALLENGE.into(),
+            state: None,
+            scope: "mcp profile".into(),
+            resource: format!("{ORIGIN}/mcp"),
+            expires: now + 600,
+            nonce: "n".into(),
+            client_name: Some("ChatGPT".into()),
+            private_key_jwt: true,
+        };
+        let user = Profile { id: "42".into(), username: "n".into(), global_name: None, avatar_url: None, email: None };
+        let code = Code::new(&p, user, now, "CCCCCCCCCCCCCCCCCCCCCC".into());
+        let doc = crate::rules::oauth::client::tests::published()[1].1.to_string();
+        fake.answers.borrow_mut().extend([(200, &*doc.leak()), (200, &*signer.jwks().leak())]);
+        code.seal(&keys.code).unwrap()
+    }
+
+    fn assertion_for(signer: &Signer, now: i64, jti: &str) -> String {
+        let claims = serde_json::json!({ "iss": CHATGPT, "sub": CHATGPT, "aud": ORIGIN, "iat": now, "exp": now + 300, "jti": jti });
+        format!(
+            "client_assertion_type={}&client_assertion={}",
+            enc(crate::rules::oauth::assertion::ASSERTION_TYPE),
+            signer.sign(&claims)
+        )
+    }
+
+    #[test]
+    fn a_private_key_jwt_grant_is_redeemed_and_refreshed_only_with_a_verified_assertion() {
+        let fake = Fake::default();
+        let now = 1_785_240_000;
+        let signer = Signer::rsa("k1");
+        let code = chatgpt_code(&fake, &signer, now);
+        let redeem = format!("grant_type=authorization_code&client_id={}&code={}&code_verifier={VERIFIER}", enc(CHATGPT), enc(&code));
+        let (status, bare) = post(&fake, "/token", &redeem, now);
+        assert_eq!((status, bare["error"].as_str()), (401, Some("invalid_client")), "{bare}");
+        assert_eq!(fake.kv.take_ops().writes, 0, "the code is not spent by a request that did not authenticate");
+        let forged = format!("{redeem}&{}", assertion_for(&Signer::ec("k1"), now, "j0"));
+        assert_eq!(post(&fake, "/token", &forged, now).0, 401, "a key that is not in the set");
+        let (status, first) = post(&fake, "/token", &format!("{redeem}&{}", assertion_for(&signer, now, "j1")), now);
+        assert_eq!(status, 200, "{first}");
+        let sent = fake.sent.borrow().clone();
+        assert_eq!(sent, ["https://chatgpt.com/oauth/client.json", "https://chatgpt.com/oauth/jwks.json"], "fetched once each, then cached");
+        let rt = first["refresh_token"].as_str().unwrap();
+        let refresh = format!("grant_type=refresh_token&client_id={}&refresh_token={}", enc(CHATGPT), enc(rt));
+        assert_eq!(post(&fake, "/token", &refresh, now + 1).1["error"], "invalid_client", "a stolen refresh token alone");
+        let (status, next) = post(&fake, "/token", &format!("{refresh}&{}", assertion_for(&signer, now + 1, "j2")), now + 1);
+        assert_eq!(status, 200, "{next}");
+        let replay = post(&fake, "/token", &format!("{refresh}&{}", assertion_for(&signer, now + 1, "j2")), now + 2);
+        assert_eq!(replay.1["error_description"], "this client assertion was already used (jti)");
+        // Revoking needs the key too; with it, the grant ends.
+        let revoke = format!("client_id={}&token={}", enc(CHATGPT), enc(next["refresh_token"].as_str().unwrap()));
+        assert_eq!(post(&fake, "/revoke", &revoke, now + 3).0, 401);
+        assert_eq!(post(&fake, "/revoke", &format!("{revoke}&{}", assertion_for(&signer, now + 3, "j3")), now + 3).0, 200);
+        assert_eq!(post(&fake, "/token", &format!("{refresh}&{}", assertion_for(&signer, now + 4, "j4")), now + 4).1["error"], "invalid_grant");
+    }
+
+    #[test]
+    fn only_metadata_document_clients_send_assertions() {
+        let fake = Fake::default();
+        let now = 1_785_240_000;
+        let (id, redeem) = redemption(now);
+        let signer = Signer::rsa("k1");
+        let with = format!("{redeem}&{}", assertion_for(&signer, now, "j1"));
+        let (status, e) = post(&fake, "/token", &with, now);
+        assert_eq!((status, e["error"].as_str()), (401, Some("invalid_client")));
+        assert!(e["error_description"].as_str().unwrap().contains("metadata document URL"), "{e}");
+        assert!(fake.sent.borrow().is_empty(), "nothing fetched for a registered client");
+        let wrong_type = redeem.replace(&enc(&id), &format!("{}&client_assertion_type=urn%3Ax&client_assertion=a.b.c", enc(&id)));
+        assert_eq!(post(&fake, "/token", &wrong_type, now).1["error"], "invalid_client");
     }
 
     #[test]

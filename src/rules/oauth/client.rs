@@ -483,7 +483,7 @@ pub fn registration_response(client: &Client, id: &str, secret: Option<&str>) ->
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn key() -> Key {
