@@ -43,6 +43,10 @@ const VARS = {
     fix: `delete LOCAL_ONLY from [vars] in ${shown} (npm start sets it for local runs)`,
   },
   DISABLE_REGISTRATION: { problem: () => null },
+  PRIVATE_KEY_JWT: {
+    problem: (v) => !/^(true|1|yes|false|0|no|off)$/.test(v.trim()) && 'must be true or false (it is on unless false, 0, no or off)',
+    fix: `set PRIVATE_KEY_JWT = "false" under [vars] in ${shown} to switch it off, or delete the line (on is the default)`,
+  },
   ACCESS_TOKEN_TTL: {
     problem: (v) => secondsProblem(v, 60, 86_400),
     fix: `set ACCESS_TOKEN_TTL = "3600" under [vars] in ${shown}, or another number from 60 to 86400`,
