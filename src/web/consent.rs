@@ -86,8 +86,12 @@ mod tests {
 
     fn doc_client(name: &str, uris: &[&str]) -> client::Client {
         let doc = serde_json::json!({ "client_id": "https://app.example/c.json", "client_name": name, "redirect_uris": uris });
-        client::from_metadata_document("https://app.example/c.json", doc.to_string().as_bytes(), client::DocumentRules { private_key_jwt: true, allow_loopback_http: false })
-            .unwrap()
+        client::from_metadata_document(
+            "https://app.example/c.json",
+            doc.to_string().as_bytes(),
+            client::DocumentRules { private_key_jwt: true, allow_loopback_http: false },
+        )
+        .unwrap()
     }
 
     #[test]

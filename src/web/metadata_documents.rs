@@ -105,7 +105,9 @@ async fn client_json<P: Platform>(
     let invalid = |why: String| Err(DocumentError::Invalid(why));
     let response = match platform.fetch(request).await {
         Ok(r) => r,
-        Err(FetchError::Timeout) => return unreachable(format!("did not answer within {} seconds", METADATA_TIMEOUT_MS / 1000)),
+        Err(FetchError::Timeout) => {
+            return unreachable(format!("did not answer within {} seconds", METADATA_TIMEOUT_MS / 1000))
+        }
         Err(FetchError::TooLarge) => return invalid(format!("is larger than {max_bytes} bytes")),
         Err(FetchError::Network) => return unreachable("could not be reached".into()),
     };

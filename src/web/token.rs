@@ -615,7 +615,11 @@ mod tests {
         let now = 1_785_240_000;
         let signer = Signer::rsa("k1");
         let code = chatgpt_code(&fake, &signer, now);
-        let redeem = format!("grant_type=authorization_code&client_id={}&code={}&code_verifier={VERIFIER}", enc(CHATGPT), enc(&code));
+        let redeem = format!(
+            "grant_type=authorization_code&client_id={}&code={}&code_verifier={VERIFIER}",
+            enc(CHATGPT),
+            enc(&code)
+        );
         let (status, bare) = post(&fake, "/token", &redeem, now);
         assert_eq!((status, bare["error"].as_str()), (401, Some("invalid_client")), "{bare}");
         assert_eq!(fake.kv.take_ops().writes, 0, "the code is not spent by a request that did not authenticate");
@@ -624,19 +628,34 @@ mod tests {
         let (status, first) = post(&fake, "/token", &format!("{redeem}&{}", assertion_for(&signer, now, "j1")), now);
         assert_eq!(status, 200, "{first}");
         let sent = fake.sent.borrow().clone();
-        assert_eq!(sent, ["https://chatgpt.com/oauth/client.json", "https://chatgpt.com/oauth/jwks.json"], "fetched once each, then cached");
+        assert_eq!(
+            sent,
+            ["https://chatgpt.com/oauth/client.json", "https://chatgpt.com/oauth/jwks.json"],
+            "fetched once each, then cached"
+        );
         let rt = first["refresh_token"].as_str().unwrap();
         let refresh = format!("grant_type=refresh_token&client_id={}&refresh_token={}", enc(CHATGPT), enc(rt));
-        assert_eq!(post(&fake, "/token", &refresh, now + 1).1["error"], "invalid_client", "a stolen refresh token alone");
-        let (status, next) = post(&fake, "/token", &format!("{refresh}&{}", assertion_for(&signer, now + 1, "j2")), now + 1);
+        assert_eq!(
+            post(&fake, "/token", &refresh, now + 1).1["error"],
+            "invalid_client",
+            "a stolen refresh token alone"
+        );
+        let (status, next) =
+            post(&fake, "/token", &format!("{refresh}&{}", assertion_for(&signer, now + 1, "j2")), now + 1);
         assert_eq!(status, 200, "{next}");
         let replay = post(&fake, "/token", &format!("{refresh}&{}", assertion_for(&signer, now + 1, "j2")), now + 2);
         assert_eq!(replay.1["error_description"], "this client assertion was already used (jti)");
         // Revoking needs the key too; with it, the grant ends.
         let revoke = format!("client_id={}&token={}", enc(CHATGPT), enc(next["refresh_token"].as_str().unwrap()));
         assert_eq!(post(&fake, "/revoke", &revoke, now + 3).0, 401);
-        assert_eq!(post(&fake, "/revoke", &format!("{revoke}&{}", assertion_for(&signer, now + 3, "j3")), now + 3).0, 200);
-        assert_eq!(post(&fake, "/token", &format!("{refresh}&{}", assertion_for(&signer, now + 4, "j4")), now + 4).1["error"], "invalid_grant");
+        assert_eq!(
+            post(&fake, "/revoke", &format!("{revoke}&{}", assertion_for(&signer, now + 3, "j3")), now + 3).0,
+            200
+        );
+        assert_eq!(
+            post(&fake, "/token", &format!("{refresh}&{}", assertion_for(&signer, now + 4, "j4")), now + 4).1["error"],
+            "invalid_grant"
+        );
     }
 
     #[test]
@@ -650,7 +669,8 @@ mod tests {
         assert_eq!((status, e["error"].as_str()), (401, Some("invalid_client")));
         assert!(e["error_description"].as_str().unwrap().contains("metadata document URL"), "{e}");
         assert!(fake.sent.borrow().is_empty(), "nothing fetched for a registered client");
-        let wrong_type = redeem.replace(&enc(&id), &format!("{}&client_assertion_type=urn%3Ax&client_assertion=a.b.c", enc(&id)));
+        let wrong_type =
+            redeem.replace(&enc(&id), &format!("{}&client_assertion_type=urn%3Ax&client_assertion=a.b.c", enc(&id)));
         assert_eq!(post(&fake, "/token", &wrong_type, now).1["error"], "invalid_client");
     }
 

@@ -325,7 +325,11 @@ mod tests {
         assert_eq!(select_key(set(serde_json::json!([key.clone()])).as_bytes(), &a), Err(KeyError::NotFound));
         key["use"] = "sig".into();
         key["n"] = "AQAB".into();
-        assert_eq!(select_key(set(serde_json::json!([key.clone()])).as_bytes(), &a), Err(KeyError::Invalid), "tiny RSA");
+        assert_eq!(
+            select_key(set(serde_json::json!([key.clone()])).as_bytes(), &a),
+            Err(KeyError::Invalid),
+            "tiny RSA"
+        );
         let both = set(serde_json::json!([rsa.public_jwk(), rsa.public_jwk()]));
         assert_eq!(select_key(both.as_bytes(), &a), Err(KeyError::Invalid), "ambiguous");
         for junk in ["", "{}", "[]", r#"{"keys":"x"}"#] {

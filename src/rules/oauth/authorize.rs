@@ -96,8 +96,7 @@ pub fn canonical_resource(origin: &str, requested: Option<&str>) -> Option<Strin
 /// request fails on them. The token response's `scope` says what was granted. Nothing asked
 /// for that this server grants, or an empty `scope=`, means the default.
 pub fn granted_scope(requested: Option<&str>) -> String {
-    let mut wanted: Vec<&str> =
-        requested.unwrap_or("").split(' ').filter(|w| SCOPES.contains(w)).collect();
+    let mut wanted: Vec<&str> = requested.unwrap_or("").split(' ').filter(|w| SCOPES.contains(w)).collect();
     wanted.sort_by_key(|w| SCOPES.iter().position(|s| s == w));
     wanted.dedup();
     if wanted.is_empty() {

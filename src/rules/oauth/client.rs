@@ -276,7 +276,8 @@ fn jwt_auth(doc: &Value, allow_loopback_http: bool) -> Result<JwtAuth, &'static 
     };
     let keys = match (doc.get("jwks_uri").and_then(Value::as_str), doc.get("jwks")) {
         (Some(uri), _) => {
-            metadata_url(uri, allow_loopback_http).ok_or("has a jwks_uri this server does not fetch (https with a path)")?;
+            metadata_url(uri, allow_loopback_http)
+                .ok_or("has a jwks_uri this server does not fetch (https with a path)")?;
             KeySource::Uri(uri.to_string())
         }
         (None, Some(jwks @ Value::Object(_))) => KeySource::Inline(jwks.to_string()),
@@ -678,9 +679,18 @@ pub(crate) mod tests {
     /// The documents §10 of the reference quotes, exactly as their clients publish them.
     pub(crate) fn published() -> Vec<(&'static str, Value)> {
         vec![
-            ("https://claude.ai/oauth/mcp-oauth-client-metadata", json!({"client_id":"https://claude.ai/oauth/mcp-oauth-client-metadata","client_name":"Claude","client_uri":"https://claude.ai","redirect_uris":["https://claude.ai/api/mcp/auth_callback"],"grant_types":["authorization_code","refresh_token","urn:ietf:params:oauth:grant-type:jwt-bearer"],"response_types":["code"],"token_endpoint_auth_method":"none"})),
-            ("https://chatgpt.com/oauth/client.json", json!({"client_id":"https://chatgpt.com/oauth/client.json","client_uri":"https://chatgpt.com/","redirect_uris":["https://chatgpt.com/connector_platform_oauth_redirect"],"token_endpoint_auth_method":"private_key_jwt","token_endpoint_auth_methods_supported":["none","private_key_jwt"],"grant_types":["authorization_code","refresh_token"],"response_types":["code"],"client_name":"ChatGPT","logo_uri":"https://persistent.oaistatic.com/sonic/misc/openai-logo.png","token_endpoint_auth_signing_alg":"RS256","jwks_uri":"https://chatgpt.com/oauth/jwks.json"})),
-            ("https://vscode.dev/oauth/client-metadata.json", json!({"client_name":"Visual Studio Code","grant_types":["authorization_code","refresh_token","urn:ietf:params:oauth:grant-type:device_code"],"response_types":["code"],"token_endpoint_auth_method":"none","application_type":"native","client_id":"https://vscode.dev/oauth/client-metadata.json","client_uri":"https://vscode.dev/product","redirect_uris":["http://127.0.0.1:33418/","https://vscode.dev/redirect"]})),
+            (
+                "https://claude.ai/oauth/mcp-oauth-client-metadata",
+                json!({"client_id":"https://claude.ai/oauth/mcp-oauth-client-metadata","client_name":"Claude","client_uri":"https://claude.ai","redirect_uris":["https://claude.ai/api/mcp/auth_callback"],"grant_types":["authorization_code","refresh_token","urn:ietf:params:oauth:grant-type:jwt-bearer"],"response_types":["code"],"token_endpoint_auth_method":"none"}),
+            ),
+            (
+                "https://chatgpt.com/oauth/client.json",
+                json!({"client_id":"https://chatgpt.com/oauth/client.json","client_uri":"https://chatgpt.com/","redirect_uris":["https://chatgpt.com/connector_platform_oauth_redirect"],"token_endpoint_auth_method":"private_key_jwt","token_endpoint_auth_methods_supported":["none","private_key_jwt"],"grant_types":["authorization_code","refresh_token"],"response_types":["code"],"client_name":"ChatGPT","logo_uri":"https://persistent.oaistatic.com/sonic/misc/openai-logo.png","token_endpoint_auth_signing_alg":"RS256","jwks_uri":"https://chatgpt.com/oauth/jwks.json"}),
+            ),
+            (
+                "https://vscode.dev/oauth/client-metadata.json",
+                json!({"client_name":"Visual Studio Code","grant_types":["authorization_code","refresh_token","urn:ietf:params:oauth:grant-type:device_code"],"response_types":["code"],"token_endpoint_auth_method":"none","application_type":"native","client_id":"https://vscode.dev/oauth/client-metadata.json","client_uri":"https://vscode.dev/product","redirect_uris":["http://127.0.0.1:33418/","https://vscode.dev/redirect"]}),
+            ),
         ]
     }
 
@@ -690,7 +700,10 @@ pub(crate) mod tests {
             let c = from_metadata_document(id, doc.to_string().as_bytes(), RULES).unwrap();
             assert_eq!(c.kind, Kind::MetadataDocument, "{id}");
             assert!(c.refresh, "{id}");
-            assert_eq!(c.redirect_uris, doc["redirect_uris"].as_array().unwrap().iter().map(|u| u.as_str().unwrap()).collect::<Vec<_>>());
+            assert_eq!(
+                c.redirect_uris,
+                doc["redirect_uris"].as_array().unwrap().iter().map(|u| u.as_str().unwrap()).collect::<Vec<_>>()
+            );
         }
         let chatgpt = published()[1].clone();
         let c = from_metadata_document(chatgpt.0, chatgpt.1.to_string().as_bytes(), RULES).unwrap();
@@ -745,7 +758,8 @@ pub(crate) mod tests {
         }
         // Redirect URIs the rules refuse are dropped; the document stands on the rest.
         let mut d = base();
-        d["redirect_uris"] = json!(["javascript:alert(1)", "http://evil.example/cb", 7, "https://app.example/cb", "cursor://app/cb"]);
+        d["redirect_uris"] =
+            json!(["javascript:alert(1)", "http://evil.example/cb", 7, "https://app.example/cb", "cursor://app/cb"]);
         let c = from_metadata_document(id, d.to_string().as_bytes(), RULES).unwrap();
         assert_eq!(c.redirect_uris, ["https://app.example/cb", "cursor://app/cb"]);
     }
@@ -761,14 +775,20 @@ pub(crate) mod tests {
             from_metadata_document(id, d.to_string().as_bytes(), RULES)
         };
         let inline = doc(json!({ "jwks": { "keys": [] }, "token_endpoint_auth_signing_alg": "ES256" })).unwrap();
-        assert!(matches!(inline.jwt, Some(JwtAuth { alg: Some(super::super::assertion::Alg::Es256), keys: KeySource::Inline(_) })));
+        assert!(matches!(
+            inline.jwt,
+            Some(JwtAuth { alg: Some(super::super::assertion::Alg::Es256), keys: KeySource::Inline(_) })
+        ));
         assert_eq!(doc(json!({ "jwks_uri": "https://app.example/jwks.json" })).unwrap().jwt.unwrap().alg, None);
         for (bad, why) in [
             (json!({}), "publishes no keys"),
             (json!({ "jwks": "not an object" }), "publishes no keys"),
             (json!({ "jwks_uri": "http://app.example/jwks.json" }), "jwks_uri"),
             (json!({ "jwks_uri": "https://127.0.0.1/jwks.json" }), "jwks_uri"),
-            (json!({ "jwks_uri": "https://app.example/jwks.json", "token_endpoint_auth_signing_alg": "HS256" }), "RS256 or ES256"),
+            (
+                json!({ "jwks_uri": "https://app.example/jwks.json", "token_endpoint_auth_signing_alg": "HS256" }),
+                "RS256 or ES256",
+            ),
         ] {
             assert!(doc(bad.clone()).unwrap_err().contains(why), "{bad}");
         }
@@ -778,9 +798,11 @@ pub(crate) mod tests {
     fn documents_are_refused_only_when_a_login_would_be_unsafe_or_impossible() {
         let id = "https://app.example/c.json";
         let doc = |v: Value| from_metadata_document(id, v.to_string().as_bytes(), RULES);
-        assert!(doc(json!({ "client_id": "https://other.example/c.json", "redirect_uris": ["https://app.example/cb"] }))
-            .unwrap_err()
-            .contains("client_id"));
+        assert!(doc(
+            json!({ "client_id": "https://other.example/c.json", "redirect_uris": ["https://app.example/cb"] })
+        )
+        .unwrap_err()
+        .contains("client_id"));
         assert!(doc(json!({ "client_id": id })).is_err(), "redirect_uris are required");
         assert!(doc(json!({ "client_id": id, "redirect_uris": ["javascript:alert(1)", "data:x"] })).is_err());
         assert!(doc(json!({ "client_id": id, "redirect_uris": "https://app.example/cb" })).is_err());

@@ -132,8 +132,12 @@ mod tests {
             json!(["none", "client_secret_basic", "client_secret_post", "private_key_jwt"])
         );
         assert_eq!(m["token_endpoint_auth_signing_alg_values_supported"], json!(["RS256", "ES256"]));
-        let off = authorization_server("https://mcp.example", &ServerFeatures { private_key_jwt: false, ..with_documents });
-        assert_eq!(off["token_endpoint_auth_methods_supported"], json!(["none", "client_secret_basic", "client_secret_post"]));
+        let off =
+            authorization_server("https://mcp.example", &ServerFeatures { private_key_jwt: false, ..with_documents });
+        assert_eq!(
+            off["token_endpoint_auth_methods_supported"],
+            json!(["none", "client_secret_basic", "client_secret_post"])
+        );
         assert!(off.get("token_endpoint_auth_signing_alg_values_supported").is_none());
         assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
         let p = protected_resource("https://mcp.example", "https://mcp.example/mcp", &["mcp"]);
