@@ -80,7 +80,8 @@ async fn client_json<P: Platform>(
     now: i64,
     max_bytes: usize,
     fresh: bool,
-    usable: impl Fn(&str) -> bool,
+    // `dyn`: one copy of this future in the wasm, not one per caller.
+    usable: &dyn Fn(&str) -> bool,
 ) -> Result<String, DocumentError> {
     let cache_key = format!("https://metadata-documents.invalid/{max_bytes}/{}", grant::token_hash(url));
     let here = remembered_document(url, now);
@@ -141,7 +142,7 @@ pub(super) async fn metadata_document<P: Platform>(
 ) -> Result<client::Client, DocumentError> {
     let id = url.as_str();
     let parse = |doc: &str| client::from_metadata_document(id, doc.as_bytes(), rules);
-    let text = client_json(platform, id, now, client::MAX_METADATA_DOCUMENT, false, |d| parse(d).is_ok()).await?;
+    let text = client_json(platform, id, now, client::MAX_METADATA_DOCUMENT, false, &|d| parse(d).is_ok()).await?;
     parse(&text).map_err(|why| DocumentError::Invalid(why.to_string()))
 }
 
@@ -155,7 +156,7 @@ pub(super) async fn key_set<P: Platform>(
 ) -> Result<String, DocumentError> {
     match &jwt.keys {
         KeySource::Inline(jwks) => Ok(jwks.clone()),
-        KeySource::Uri(uri) => client_json(platform, uri, now, MAX_JWKS, fresh, |_| true).await,
+        KeySource::Uri(uri) => client_json(platform, uri, now, MAX_JWKS, fresh, &|_| true).await,
     }
 }
 

@@ -57,17 +57,11 @@ struct Named {
     iss: Option<String>,
     #[serde(default)]
     sub: Option<String>,
+    /// A string or a list of strings (a `Value`: serde's untagged enums cost kilobytes of wasm).
     #[serde(default)]
-    aud: Option<Audience>,
+    aud: Value,
     #[serde(default)]
     jti: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum Audience {
-    One(String),
-    Many(Vec<String>),
 }
 
 /// An assertion whose claims passed, awaiting the signature check.
@@ -118,9 +112,9 @@ pub fn check(
         return Err("the client assertion's iss and sub must both be the client_id");
     }
     let aud_ok = match &named.aud {
-        Some(Audience::One(a)) => audiences.contains(&a.as_str()),
-        Some(Audience::Many(list)) => list.iter().any(|a| audiences.contains(&a.as_str())),
-        None => false,
+        Value::String(a) => audiences.contains(&a.as_str()),
+        Value::Array(list) => list.iter().any(|a| a.as_str().is_some_and(|a| audiences.contains(&a))),
+        _ => false,
     };
     if !aud_ok {
         return Err("the client assertion's aud must be this server's issuer or token endpoint");
