@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
+use wasm_bindgen::JsValue;
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{event, web_sys, Context, Date, Delay, Env, Fetch, Headers, KvStore, Request, Response, Result};
+use worker::{event, web_sys, Context, Date, Delay, Env, Fetch, Headers, Request, Response, Result};
 
 use crate::rules::config::{Config, KV_BINDING};
 use crate::rules::platform::{check_key, storage_ttl, Store, StoreError};
@@ -46,6 +47,30 @@ export function response(status, head, body) {
   for (let i = 0; i + 1 < parts.length; i += 2) headers.append(parts[i], parts[i + 1]);
   return new Response(body, { status, headers });
 }
+export function binding(env, name) {
+  const b = env[name];
+  return b === undefined ? null : b;
+}
+export async function kv_get(kv, key) {
+  try { return await kv.get(key); } catch (e) { throw String(e); }
+}
+export async function kv_put(kv, key, value, ttl) {
+  try { await kv.put(key, value, ttl > 0 ? { expirationTtl: ttl } : undefined); } catch (e) { throw String(e); }
+}
+export async function kv_delete(kv, key) {
+  try { await kv.delete(key); } catch (e) { throw String(e); }
+}
+export async function kv_list(kv, prefix, cursor) {
+  try {
+    const page = await kv.list(cursor ? { prefix, cursor } : { prefix });
+    let out = page.list_complete ? "" : page.cursor;
+    for (const k of page.keys) out += "\n" + k.name;
+    return out;
+  } catch (e) { throw String(e); }
+}
+export async function rate_limit(limiter, key) {
+  return (await limiter.limit({ key })).success !== false;
+}
 export async function verify_jws(alg, jwk, data, sig) {
   try {
     const ec = alg === "ES256";
@@ -67,6 +92,12 @@ extern "C" {
     ) -> std::result::Result<web_sys::Response, wasm_bindgen::JsValue>;
     // Owned bytes: JavaScript gets copies, which stay valid across the awaits inside.
     fn verify_jws(alg: &str, jwk: &str, data: Vec<u8>, sig: Vec<u8>) -> worker::js_sys::Promise;
+    fn binding(env: &Env, name: &str) -> Option<JsValue>;
+    fn kv_get(kv: &JsValue, key: &str) -> worker::js_sys::Promise;
+    fn kv_put(kv: &JsValue, key: &str, value: &str, ttl: f64) -> worker::js_sys::Promise;
+    fn kv_delete(kv: &JsValue, key: &str) -> worker::js_sys::Promise;
+    fn kv_list(kv: &JsValue, prefix: &str, cursor: Option<String>) -> worker::js_sys::Promise;
+    fn rate_limit(limiter: &JsValue, key: &str) -> worker::js_sys::Promise;
 }
 
 #[cfg(not(feature = "floor"))]
@@ -156,27 +187,32 @@ fn to_response(reply: Reply, head: bool) -> std::result::Result<web_sys::Respons
     response(reply.status, &headers, body).or_else(|_| internal())
 }
 
-/// Workers KV, with the limits KV enforces checked before any call.
-struct Kv(KvStore);
+/// Workers KV, with the limits KV enforces checked before any call. Called through the inline
+/// JavaScript above rather than `worker::KvStore`, whose options and list pages go through
+/// serde_wasm_bindgen (about 11 KB of wasm, with the rate limiter's, and a crossing per field).
+struct Kv(JsValue);
+
+/// A KV call's promise, awaited; a rejection (stringified in JavaScript) is the backend's error.
+async fn kv_call(promise: worker::js_sys::Promise) -> std::result::Result<JsValue, StoreError> {
+    JsFuture::from(promise).await.map_err(|e| StoreError::Backend(e.as_string().unwrap_or_default()))
+}
 
 impl Store for Kv {
     async fn get(&self, key: &str) -> std::result::Result<Option<String>, StoreError> {
         check_key(key)?;
-        self.0.get(key).text().await.map_err(|e| StoreError::Backend(e.to_string()))
+        Ok(kv_call(kv_get(&self.0, key)).await?.as_string())
     }
 
     async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> std::result::Result<(), StoreError> {
         check_key(key)?;
-        let mut put = self.0.put_bytes(key, value.as_bytes()).map_err(|e| StoreError::Backend(e.to_string()))?;
-        if let Some(ttl) = ttl {
-            put = put.expiration_ttl(storage_ttl(ttl));
-        }
-        put.execute().await.map_err(|e| StoreError::Backend(e.to_string()))
+        // KV takes the TTL as a JavaScript number; 0 means none.
+        let ttl = ttl.map_or(0.0, |t| storage_ttl(t) as f64);
+        kv_call(kv_put(&self.0, key, value, ttl)).await.map(|_| ())
     }
 
     async fn delete(&self, key: &str) -> std::result::Result<(), StoreError> {
         check_key(key)?;
-        self.0.delete(key).await.map_err(|e| StoreError::Backend(e.to_string()))
+        kv_call(kv_delete(&self.0, key)).await.map(|_| ())
     }
 
     async fn list(
@@ -185,13 +221,12 @@ impl Store for Kv {
         cursor: Option<&str>,
     ) -> std::result::Result<(Vec<String>, Option<String>), StoreError> {
         check_key(prefix)?;
-        let mut list = self.0.list().prefix(prefix.to_string());
-        if let Some(c) = cursor {
-            list = list.cursor(c.to_string());
-        }
-        let page = list.execute().await.map_err(|e| StoreError::Backend(e.to_string()))?;
-        let next = if page.list_complete { None } else { page.cursor };
-        Ok((page.keys.into_iter().map(|k| k.name).collect(), next))
+        // One string: the next cursor (empty on the last page), then a key per line. The keys
+        // are this Worker's own (store::keys), which never hold a line break.
+        let page = kv_call(kv_list(&self.0, prefix, cursor.map(String::from))).await?.as_string().unwrap_or_default();
+        let mut lines = page.split('\n');
+        let next = lines.next().filter(|c| !c.is_empty()).map(String::from);
+        Ok((lines.map(String::from).collect(), next))
     }
 }
 
@@ -203,19 +238,19 @@ const RATE_LIMITER: &str = "RATE_LIMITER";
 struct WorkerPlatform {
     env: Env,
     kv: OnceCell<Option<Kv>>,
-    limiter: OnceCell<Option<worker::RateLimiter>>,
+    limiter: OnceCell<Option<JsValue>>,
 }
 
 impl Platform for WorkerPlatform {
     type Kv = Kv;
 
     fn kv(&self) -> Option<&Kv> {
-        self.kv.get_or_init(|| self.env.kv(KV_BINDING).ok().map(Kv)).as_ref()
+        self.kv.get_or_init(|| binding(&self.env, KV_BINDING).map(Kv)).as_ref()
     }
 
     async fn within_rate(&self, key: &str) -> bool {
-        match self.limiter.get_or_init(|| self.env.rate_limiter(RATE_LIMITER).ok()) {
-            Some(l) => l.limit(key.to_string()).await.map(|o| o.success).unwrap_or(true),
+        match self.limiter.get_or_init(|| binding(&self.env, RATE_LIMITER)) {
+            Some(l) => JsFuture::from(rate_limit(l, key)).await.map(|v| v.as_bool() != Some(false)).unwrap_or(true),
             None => true,
         }
     }

@@ -69,12 +69,14 @@ pub(super) async fn authenticate<P: Platform>(
     let called = format!("{origin}{}", req.url.path());
     let audiences = [origin.as_str(), token_endpoint.as_str(), called.as_str()];
     let a = assertion::check(raw, &id, &audiences, jwt.alg, now).map_err(invalid)?;
-    let mut jwks = key_set(platform, &jwt, now, false).await.map_err(unavailable)?;
-    let mut key = assertion::select_key(jwks.as_bytes(), &a);
-    if key == Err(KeyError::NotFound) && matches!(jwt.keys, client::KeySource::Uri(_)) {
-        // A key the cached set does not have: the client may have rotated. Ask once more.
-        jwks = key_set(platform, &jwt, now, true).await.map_err(unavailable)?;
+    let mut key = Err(KeyError::NotFound);
+    for fresh in [false, true] {
+        let jwks = key_set(platform, &jwt, now, fresh).await.map_err(unavailable)?;
         key = assertion::select_key(jwks.as_bytes(), &a);
+        // A key the cached set does not have: the client may have rotated. Ask once more.
+        if key != Err(KeyError::NotFound) || !matches!(jwt.keys, client::KeySource::Uri(_)) {
+            break;
+        }
     }
     let jwk = key.map_err(|e| match e {
         KeyError::NotFound => invalid("no key in the client's key set matches the assertion (kid, type and use)"),
