@@ -54,9 +54,9 @@ impl Platform for Fake {
 /// place of WebCrypto: jwt-compact's RSA and ECDSA, compiled into tests only (dev-dependency
 /// features never reach the wasm).
 pub mod signer {
-    use jwt_compact::alg::{Es256, Rsa, RsaPrivateKey, RsaPublicKey};
+    use jwt_compact::alg::{Es256, Rsa, RsaPrivateKey};
     use jwt_compact::jwk::JsonWebKey;
-    use jwt_compact::{AlgorithmExt, AlgorithmSignature, Claims, Header};
+    use jwt_compact::{AlgorithmExt, Claims, Header};
     use serde_json::Value;
 
     use crate::rules::oauth::assertion::{Alg, Assertion};
@@ -124,23 +124,6 @@ pub mod signer {
 
     /// What WebCrypto's `verify` answers, natively.
     pub fn verify(alg: Alg, jwk: &str, message: &[u8], signature: &[u8]) -> bool {
-        let Ok(jwk) = serde_json::from_str::<JsonWebKey<'_>>(jwk) else { return false };
-        match alg {
-            Alg::Rs256 => {
-                let (Ok(key), Ok(sig)) = (RsaPublicKey::try_from(&jwk), AlgorithmSignature::try_from_slice(signature))
-                else {
-                    return false;
-                };
-                jwt_compact::Algorithm::verify_signature(&Rsa::rs256(), &sig, &key, message)
-            }
-            Alg::Es256 => {
-                let (Ok(key), Ok(sig)) =
-                    (p256::ecdsa::VerifyingKey::try_from(&jwk), AlgorithmSignature::try_from_slice(signature))
-                else {
-                    return false;
-                };
-                jwt_compact::Algorithm::verify_signature(&Es256, &sig, &key, message)
-            }
-        }
+        crate::rules::oauth::assertion::verify_in_wasm(alg, jwk, message, signature)
     }
 }

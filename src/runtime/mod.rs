@@ -275,8 +275,13 @@ impl Platform for WorkerPlatform {
         message: &[u8],
         signature: &[u8],
     ) -> bool {
-        let promise = verify_jws(alg.as_str(), jwk, message.to_vec(), signature.to_vec());
-        JsFuture::from(promise).await.ok().and_then(|v| v.as_bool()).unwrap_or(false)
+        #[cfg(feature = "wasm-signatures")]
+        return crate::rules::oauth::assertion::verify_in_wasm(alg, jwk, message, signature);
+        #[cfg(not(feature = "wasm-signatures"))]
+        {
+            let promise = verify_jws(alg.as_str(), jwk, message.to_vec(), signature.to_vec());
+            JsFuture::from(promise).await.ok().and_then(|v| v.as_bool()).unwrap_or(false)
+        }
     }
 
     async fn fetch(&self, out: Outbound) -> std::result::Result<Inbound, FetchError> {

@@ -192,6 +192,29 @@ pub fn select_key(jwks: &[u8], a: &Assertion) -> Result<String, KeyError> {
     })
 }
 
+/// A signature checked with jwt-compact's RSA and ECDSA, in Rust: what native tests use in place
+/// of WebCrypto, and what the `wasm-signatures` benchmark build runs in the Worker to measure the
+/// other choice (docs/performance.md).
+#[cfg(any(test, feature = "wasm-signatures"))]
+pub fn verify_in_wasm(alg: Alg, jwk: &str, message: &[u8], signature: &[u8]) -> bool {
+    use jwt_compact::alg::{Es256, Rsa, RsaPublicKey};
+    use jwt_compact::jwk::JsonWebKey;
+    use jwt_compact::{Algorithm, AlgorithmSignature};
+    let Ok(jwk) = serde_json::from_str::<JsonWebKey<'_>>(jwk) else { return false };
+    match alg {
+        Alg::Rs256 => match (RsaPublicKey::try_from(&jwk), AlgorithmSignature::try_from_slice(signature)) {
+            (Ok(key), Ok(sig)) => Rsa::rs256().verify_signature(&sig, &key, message),
+            _ => false,
+        },
+        Alg::Es256 => {
+            match (p256::ecdsa::VerifyingKey::try_from(&jwk), AlgorithmSignature::try_from_slice(signature)) {
+                (Ok(key), Ok(sig)) => Es256.verify_signature(&sig, &key, message),
+                _ => false,
+            }
+        }
+    }
+}
+
 fn is_b64url(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
 }
