@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { ROOT, packageBin, say } from './lib.mjs';
 import { setup } from './setup.mjs';
@@ -38,6 +39,24 @@ const localDir = path.join(stateDir, 'local');
 
 await setup();
 mkdirSync(localDir, { recursive: true });
+
+/** Whether `p` can be listened on at 127.0.0.1 right now. */
+function portFree(p) {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(p, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+// wrangler's own answer to a busy port ("use --port") is one `npm start` cannot pass on, and
+// Cursor's desktop app listens on 8787 for its logins: say which variable to set, in one line.
+for (const [name, p, other] of [['PORT', port, 8790], ['STANDIN_PORT', standinPort, 8791]]) {
+  if (!(await portFree(p))) {
+    const cursor = p === 8787 ? " (Cursor's desktop app listens there for its logins)" : '';
+    console.error(`Port ${p} is in use${cursor}. Run on another port: ${name}=${other} npm start`);
+    process.exit(1);
+  }
+}
 
 const devVarsPath = path.resolve(ROOT, process.env.MCP_WORKER_DEV_VARS ?? '.dev.vars');
 const devVars = existsSync(devVarsPath) ? parseDotenv(readFileSync(devVarsPath, 'utf8')) : {};

@@ -58,7 +58,7 @@ pub async fn revoke<P: Platform>(
         Ok(_) => return done(),
         Err(_) => return kv_error(),
     };
-    if let Err(reply) = assertion_required(record.private_key_jwt, &client) {
+    if let Err(reply) = assertion_required(cfg, record.private_key_jwt, &client) {
         return reply;
     }
     let cx = Ctx { cfg, secrets, keys, platform, now, origin, req: Some(req) };

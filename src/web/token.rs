@@ -85,9 +85,11 @@ pub(super) async fn client_request<P: Platform>(
 }
 
 /// A grant whose client declared `private_key_jwt` is redeemed, refreshed and revoked only by
-/// a request that proved it holds the key: a stolen refresh token alone is worth nothing.
-pub(super) fn assertion_required(bound: bool, client: &Client) -> Result<(), Reply> {
-    if bound && client.auth_method != AuthMethod::PrivateKeyJwt {
+/// a request that proved it holds the key: a stolen refresh token alone is worth nothing. Once
+/// the operator switches `PRIVATE_KEY_JWT` off, such grants go on as public clients' do (PKCE,
+/// rotation): the client no longer sees the method advertised, and must not be locked out.
+pub(super) fn assertion_required(cfg: &Config, bound: bool, client: &Client) -> Result<(), Reply> {
+    if cfg.private_key_jwt && bound && client.auth_method != AuthMethod::PrivateKeyJwt {
         return Err(OAuthError::new(
             "invalid_client",
             "this client's metadata document declares private_key_jwt: authenticate with a client_assertion",
@@ -153,7 +155,7 @@ async fn redeem<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
         Err(e) => return e.into_reply(),
     };
     cx.note_user(&code.user.id);
-    if let Err(reply) = assertion_required(code.private_key_jwt, client) {
+    if let Err(reply) = assertion_required(cx.cfg, code.private_key_jwt, client) {
         return reply;
     }
     let key = kvkey::grant(&code.user.id, &code.jti);
@@ -211,7 +213,7 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
     if record.client_id != client_id {
         return invalid_grant("the refresh token was issued to another client");
     }
-    if let Err(reply) = assertion_required(record.private_key_jwt, client) {
+    if let Err(reply) = assertion_required(cx.cfg, record.private_key_jwt, client) {
         return reply;
     }
     match revoked(kv, &token.grant, &record).await {
@@ -393,7 +395,10 @@ mod tests {
     const ORIGIN: &str = "https://mcp.example";
 
     fn post(fake: &Fake, path: &str, body: &str, now: i64) -> (u16, Value) {
-        let cfg = cfg();
+        post_with(&cfg(), fake, path, body, now)
+    }
+
+    fn post_with(cfg: &Config, fake: &Fake, path: &str, body: &str, now: i64) -> (u16, Value) {
         let secrets = cfg.secrets().unwrap();
         let keys = secrets.auth_keys();
         let url = url::Url::parse(ORIGIN).unwrap().join(path).unwrap();
@@ -403,8 +408,8 @@ mod tests {
                 .with_now(now as u64 * 1000);
         let reply = block_on(async {
             match path {
-                "/token" => token(&req, &cfg, &secrets, &keys, fake).await,
-                _ => revoke(&req, &cfg, &secrets, &keys, fake).await,
+                "/token" => token(&req, cfg, &secrets, &keys, fake).await,
+                _ => revoke(&req, cfg, &secrets, &keys, fake).await,
             }
         });
         (reply.status, serde_json::from_str(&reply.body).unwrap_or(Value::Null))
@@ -655,6 +660,46 @@ mod tests {
         assert_eq!(
             post(&fake, "/token", &format!("{refresh}&{}", assertion_for(&signer, now + 4, "j4")), now + 4).1["error"],
             "invalid_grant"
+        );
+    }
+
+    #[test]
+    fn switching_private_key_jwt_off_keeps_its_grants_working_as_public_clients() {
+        let fake = Fake::default();
+        let now = 1_785_240_000;
+        let signer = Signer::rsa("k1");
+        let code = chatgpt_code(&fake, &signer, now);
+        let redeem = format!(
+            "grant_type=authorization_code&client_id={}&code={}&code_verifier={VERIFIER}",
+            enc(CHATGPT),
+            enc(&code)
+        );
+        let (status, first) = post(&fake, "/token", &format!("{redeem}&{}", assertion_for(&signer, now, "j1")), now);
+        assert_eq!(status, 200, "{first}");
+        let off = Config::load(
+            |n| match n {
+                "PRIVATE_KEY_JWT" => Some("false".into()),
+                "DISCORD_CLIENT_ID" => Some("1".into()),
+                "DISCORD_CLIENT_SECRET" => Some("2".into()),
+                "SECRET_KEY" => Some("k".repeat(40)),
+                _ => None,
+            },
+            true,
+        );
+        let refresh = format!(
+            "grant_type=refresh_token&client_id={}&refresh_token={}",
+            enc(CHATGPT),
+            enc(first["refresh_token"].as_str().unwrap())
+        );
+        // ChatGPT no longer sees the method advertised, so it sends none; the grant goes on.
+        let (status, next) = post_with(&off, &fake, "/token", &refresh, now + 1);
+        assert_eq!(status, 200, "{next}");
+        let (status, e) =
+            post_with(&off, &fake, "/token", &format!("{refresh}&{}", assertion_for(&signer, now + 1, "j2")), now + 1);
+        assert_eq!(
+            (status, e["error"].as_str()),
+            (401, Some("invalid_client")),
+            "an assertion is refused, not ignored"
         );
     }
 

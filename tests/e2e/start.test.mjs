@@ -126,3 +126,25 @@ test('npm start with no .dev.vars, and no python3, apt-get or sudo, runs against
   await assert.rejects(fetch(`http://127.0.0.1:${port}/health`));
   await assert.rejects(fetch(`http://127.0.0.1:${standinPort}/_standin/requests`));
 });
+
+test('a busy port stops npm start at once with the variable to set, not a stack trace', { timeout: 120_000 }, async () => {
+  const net = await import('node:net');
+  const busy = net.createServer();
+  await new Promise((r) => busy.listen(0, '127.0.0.1', r));
+  const port = busy.address().port;
+  try {
+    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'start.mjs')], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: String(port), STANDIN_PORT: String(await freePort()), WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
+    });
+    let out = '';
+    child.stdout.on('data', (b) => { out += b; });
+    child.stderr.on('data', (b) => { out += b; });
+    const code = await new Promise((r) => child.on('exit', r));
+    assert.equal(code, 1, out);
+    assert.match(out, new RegExp(`Port ${port} is in use\\. Run on another port: PORT=8790 npm start`));
+    assert.doesNotMatch(out, /EADDRINUSE|at .*\.mjs:\d+/, 'no stack trace');
+  } finally {
+    busy.close();
+  }
+});
