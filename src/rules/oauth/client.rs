@@ -184,9 +184,10 @@ pub fn metadata_url(id: &str, allow_loopback_http: bool) -> Option<url::Url> {
         return None;
     }
     let url = url::Url::parse(id).ok()?;
+    let loopback = redirect::is_loopback(&url);
     let scheme_ok = match url.scheme() {
-        "https" => !crate::rules::oauth::redirect::is_loopback(&url) || allow_loopback_http,
-        "http" => allow_loopback_http && crate::rules::oauth::redirect::is_loopback(&url),
+        "https" => (!loopback && public_host(&url)) || allow_loopback_http,
+        "http" => allow_loopback_http && loopback,
         _ => false,
     };
     let raw_path = id.split_once("://").map(|(_, rest)| rest).and_then(|r| r.find('/').map(|i| &r[i..])).unwrap_or("");
@@ -195,6 +196,42 @@ pub fn metadata_url(id: &str, allow_loopback_http: bool) -> Option<url::Url> {
     // The id must be the URL exactly as parsed, so that what is fetched is what is named.
     (scheme_ok && plain && !dot_segment && url.path() != "/" && url.as_str() == id && url.host_str().is_some())
         .then_some(url)
+}
+
+/// Whether a URL's host may be on the public internet: not an address literal that is private,
+/// link-local, unique-local, shared (CGNAT), unspecified, broadcast or documentation, and not a
+/// name with a trailing dot or under `localhost` (RFC 6761). On Cloudflare a fetch reaches
+/// nothing private anyway; on a self-hosted workerd it could. A DNS name that resolves to such
+/// an address (`127.0.0.1.nip.io`) cannot be told apart here: SECURITY.md says so.
+fn public_host(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => {
+            let [a, b, ..] = ip.octets();
+            !(ip.is_private()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.is_broadcast()
+                || ip.is_documentation()
+                || ip.is_loopback()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        Some(url::Host::Ipv6(ip)) => {
+            let first = ip.segments()[0];
+            let mapped = ip.to_ipv4_mapped().is_some();
+            !(ip.is_unspecified()
+                || ip.is_loopback()
+                || mapped
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || first == 0x2001 && ip.segments()[1] == 0x0db8)
+        }
+        Some(url::Host::Domain(d)) => {
+            let d = d.to_ascii_lowercase();
+            !(d.ends_with('.') || d == "localhost" || d.ends_with(".localhost"))
+        }
+        None => false,
+    }
 }
 
 /// What the server accepts from metadata documents, from its configuration.
@@ -667,6 +704,27 @@ pub(crate) mod tests {
         ] {
             assert!(metadata_url(bad, false).is_none(), "{bad}");
         }
+        // Private, link-local, unspecified and similar literals, trailing dots and .localhost
+        // names are not fetched (the second security review).
+        for private in [
+            "https://10.0.0.1/c.json",
+            "https://172.16.5.4/c.json",
+            "https://192.168.1.1/c.json",
+            "https://169.254.169.254/latest/meta-data",
+            "https://0.0.0.0/c.json",
+            "https://100.64.0.1/c.json",
+            "https://[fd00::1]/c.json",
+            "https://[fe80::1]/c.json",
+            "https://[::]/c.json",
+            "https://[::ffff:10.0.0.1]/c.json",
+            "https://localhost./c.json",
+            "https://app.localhost/c.json",
+            "https://app.example./c.json",
+        ] {
+            assert!(metadata_url(private, false).is_none(), "{private}");
+        }
+        assert!(metadata_url("https://8.8.8.8/c.json", false).is_some(), "a public literal");
+        assert!(metadata_url("https://[2606:4700::1111]/c.json", false).is_some(), "a public literal");
         assert!(metadata_url("http://127.0.0.1:9/c.json", true).is_some(), "local development only");
         assert!(metadata_url("http://app.example/c.json", true).is_none());
         assert!(metadata_url("https://bücher.example/c.json", false).is_none(), "no IDNA: punycode only");
