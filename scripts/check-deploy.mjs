@@ -43,6 +43,7 @@ const VARS = {
     fix: `delete LOCAL_ONLY from [vars] in ${shown} (npm start sets it for local runs)`,
   },
   DISABLE_REGISTRATION: { problem: () => null },
+  DISABLE_METADATA_DOCUMENTS: { problem: () => null },
   PRIVATE_KEY_JWT: {
     problem: (v) => !/^(true|1|yes|false|0|no|off)$/.test(v.trim()) && 'must be true or false (it is on unless false, 0, no or off)',
     fix: `set PRIVATE_KEY_JWT = "false" under [vars] in ${shown} to switch it off, or delete the line (on is the default)`,

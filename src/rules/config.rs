@@ -146,6 +146,9 @@ pub struct Config {
     pub local_only: bool,
     /// `DISABLE_REGISTRATION=true`: `/register` answers 403 (pre-registered clients only).
     pub registration_disabled: bool,
+    /// `DISABLE_METADATA_DOCUMENTS=true`: clients identified by a metadata document URL are
+    /// unknown, so with `DISABLE_REGISTRATION` only configured clients remain.
+    pub metadata_documents_disabled: bool,
     /// `PRIVATE_KEY_JWT=false` stops advertising and honouring `private_key_jwt` for
     /// metadata-document clients (on by default); such clients then authenticate as `none`.
     pub private_key_jwt: bool,
@@ -230,6 +233,7 @@ impl Config {
         let flag = |name: &str| non_empty(name).is_some_and(|v| matches!(v.trim(), "true" | "1" | "yes"));
         let local_only = flag("LOCAL_ONLY");
         let registration_disabled = flag("DISABLE_REGISTRATION");
+        let metadata_documents_disabled = flag("DISABLE_METADATA_DOCUMENTS");
         let private_key_jwt =
             !non_empty("PRIVATE_KEY_JWT").is_some_and(|v| matches!(v.trim(), "false" | "0" | "no" | "off"));
         // A number of seconds within its bounds; anything else is a problem, and the default.
@@ -288,6 +292,7 @@ impl Config {
             clients,
             local_only,
             registration_disabled,
+            metadata_documents_disabled,
             private_key_jwt,
             access_token_ttl,
             discord_client_id,

@@ -29,7 +29,7 @@ pub(super) async fn authenticate<P: Platform>(
     platform: &P,
     form: &Form,
 ) -> Result<(String, Client), OAuthError> {
-    if !cfg.private_key_jwt {
+    if !cfg.private_key_jwt || cfg.metadata_documents_disabled {
         return Err(invalid("this server does not accept client assertions (private_key_jwt is switched off)"));
     }
     if form.get("client_assertion_type") != Some(ASSERTION_TYPE) {

@@ -23,7 +23,7 @@ fn features(cfg: &Config) -> ServerFeatures<'static> {
         registration: !cfg.registration_disabled,
         revocation: true,
         introspection: true,
-        client_id_metadata_documents: true,
+        client_id_metadata_documents: !cfg.metadata_documents_disabled,
         private_key_jwt: cfg.private_key_jwt,
         scopes: SCOPES,
     }

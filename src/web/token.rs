@@ -61,6 +61,7 @@ pub(super) fn client_keys<'a>(cfg: &'a Config, keys: &'a AuthKeys) -> grant::Cli
         secret: &keys.client_secret,
         configured: &cfg.clients,
         allow_loopback_http: cfg.local_only,
+        metadata_documents: !cfg.metadata_documents_disabled,
     }
 }
 

@@ -340,3 +340,34 @@ describe('ChatGPT when private_key_jwt is switched off', () => {
     assert.equal(after.put - before.put, 0);
   });
 });
+
+describe('metadata documents switched off (DISABLE_METADATA_DOCUMENTS)', () => {
+  let standin;
+  let w;
+  const hosts = clientHosts();
+  before(async () => {
+    standin = await startStandin();
+    w = await startWorker({ bindings: completeBindings(standin.url, { DISABLE_METADATA_DOCUMENTS: 'true' }), outbound: hosts.outbound });
+    hosts.served.set(CLAUDE_DOC.client_id, CLAUDE_DOC);
+  });
+  after(async () => { await w?.close(); await standin?.close(); });
+
+  test('not advertised, unknown at /authorize and /token, nothing fetched; Claude falls back to registering', async () => {
+    const d = await discover(w.url);
+    assert.equal(d.as.client_id_metadata_document_supported, undefined);
+    assert.ok(!d.as.token_endpoint_auth_methods_supported.includes('private_key_jwt'));
+    const q = new URLSearchParams({ response_type: 'code', client_id: CLAUDE_DOC.client_id, redirect_uri: CLAUDE_DOC.redirect_uris[0], code_challenge: pkcePair().challenge, code_challenge_method: 'S256' });
+    const page = await fetch(`${w.url}/authorize?${q}`, { headers: { accept: 'text/html' } });
+    assert.equal(page.status, 400);
+    assert.match(await page.text(), /Unknown application/);
+    const token = await fetch(`${w.url}/token`, form({ grant_type: 'refresh_token', refresh_token: 'x', client_id: CLAUDE_DOC.client_id }));
+    assert.deepEqual([token.status, (await token.json()).error], [401, 'invalid_client']);
+    assert.equal(hosts.hits.size, 0, 'no document fetched');
+    const fallback = {
+      name: 'Claude (DCR)', redirect: 'https://claude.ai/api/mcp/auth_callback', scope: (x) => x.scope,
+      registration: { client_name: 'Claude', redirect_uris: ['https://claude.ai/api/mcp/auth_callback'], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_post' },
+      auth: (fields, _d, secret) => ({ ...fields, client_secret: secret }),
+    };
+    await refreshTwice(w, await connect(w, fallback), 'Claude (DCR)');
+  });
+});

@@ -120,6 +120,9 @@ pub struct ClientKeys<'a> {
     pub secret: &'a Key,
     pub configured: &'a [(String, Client)],
     pub allow_loopback_http: bool,
+    /// Clients identified by a metadata document URL are known (`DISABLE_METADATA_DOCUMENTS`
+    /// turns them off).
+    pub metadata_documents: bool,
 }
 
 impl ClientKeys<'_> {
@@ -129,7 +132,7 @@ impl ClientKeys<'_> {
         if let Some((_, c)) = self.configured.iter().find(|(cid, _)| cid == id) {
             return Some(c.clone());
         }
-        if metadata_url(id, self.allow_loopback_http).is_some() {
+        if self.metadata_documents && metadata_url(id, self.allow_loopback_http).is_some() {
             return Some(Client {
                 redirect_uris: Vec::new(),
                 auth_method: AuthMethod::None,
@@ -356,7 +359,8 @@ mod tests {
     #[test]
     fn client_authentication_as_registered() {
         let (ik, sk) = (k(crate::rules::keys::CLIENT_ID), k(crate::rules::keys::CLIENT_SECRET));
-        let keys = ClientKeys { id: &ik, secret: &sk, configured: &[], allow_loopback_http: false };
+        let keys =
+            ClientKeys { id: &ik, secret: &sk, configured: &[], allow_loopback_http: false, metadata_documents: true };
         let public = client("none");
         assert!(authenticate(&form(&[("client_id", &public)]), None, &keys).is_ok());
         assert_eq!(authenticate(&form(&[]), None, &keys).unwrap_err().code, "invalid_client");
@@ -435,7 +439,13 @@ mod tests {
         )
         .unwrap();
         let (ik, sk) = (k("id"), k("secret"));
-        let keys = ClientKeys { id: &ik, secret: &sk, configured: &configured, allow_loopback_http: false };
+        let keys = ClientKeys {
+            id: &ik,
+            secret: &sk,
+            configured: &configured,
+            allow_loopback_http: false,
+            metadata_documents: true,
+        };
         let form = |s: &str| Form::parse(s.as_bytes()).unwrap();
         assert!(authenticate(&form("client_id=ops&client_secret=pw"), None, &keys).is_ok());
         let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("ops:pw"));
@@ -449,6 +459,8 @@ mod tests {
         let (_, c) = authenticate(&form(doc), None, &keys).unwrap();
         assert_eq!(c.kind, Kind::MetadataDocument, "a document client is public");
         assert!(authenticate(&form("client_id=http%3A%2F%2Fapp.example%2Fc.json"), None, &keys).is_err());
+        let off = ClientKeys { metadata_documents: false, ..keys };
+        assert_eq!(authenticate(&form(doc), None, &off).unwrap_err().code, "invalid_client", "documents switched off");
     }
 
     #[test]
