@@ -251,10 +251,17 @@ pub fn apps(who_html: &str, rows: &[AppRow], csrf: &str, notice: Option<&str>) -
             .iter()
             .map(|r| {
                 let name = r.name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or("Unnamed application");
+                // Who vouches for the name, as the consent page says it.
+                let host = url::Url::parse(r.client_id).ok().and_then(|u| u.host_str().map(String::from));
+                let vouched = match (host, r.client_id.starts_with("mcpc1.")) {
+                    (_, true) => "<p class=\"muted\"><strong>Unverified name:</strong> the application chose it itself when it registered.</p>".to_string(),
+                    (Some(h), false) => format!("<p class=\"muted\">Published by <code>{}</code>.</p>", escape(&h)),
+                    (None, false) => "<p class=\"muted\">Set up by this server's operator.</p>".to_string(),
+                };
                 let scopes: String = r.scopes.iter().map(|s| format!("<li>{}</li>", escape(scope_description(s)))).collect();
                 let label = format!("Disconnect {name}");
                 format!(
-                    "<li><h2>{name}</h2><dl><dt>Client id</dt><dd><code>{client}</code></dd>\
+                    "<li><h2>{name}</h2>{vouched}<dl><dt>Client id</dt><dd><code>{client}</code></dd>\
                      <dt>Connected</dt><dd>{granted}</dd><dt>Last refreshed</dt><dd>{refreshed}</dd>\
                      <dt>Ends</dt><dd>{expires}</dd></dl><ul>{scopes}</ul>\
                      <form method=\"post\" action=\"/apps\">{hidden}<input type=\"hidden\" name=\"grant\" value=\"{grant}\">\

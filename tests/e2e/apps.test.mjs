@@ -76,6 +76,8 @@ describe('connected apps page', () => {
     assert.ok(!page.html.includes(grantOf(foreign.tokens.refresh_token)), "another person's grant never shows");
     assert.match(page.html, /See the email address/);
     assert.match(page.html, /Last refreshed<\/dt><dd>never/);
+    // Self-registered names carry the mark the consent page gives them (second review, finding 7).
+    assert.match(page.html, /<h2>e2e test client<\/h2><p class="muted"><strong>Unverified name:<\/strong>/);
     const csrf = field(page.html, 'csrf');
     assert.ok(csrf);
 
