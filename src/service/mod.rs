@@ -144,8 +144,33 @@ fn rate_bucket(route: Route) -> Option<&'static str> {
 }
 
 fn rate_key(bucket: &str, req: &RequestInfo) -> String {
-    // Cloudflare sets CF-Connecting-IP at the edge; a client cannot choose it there.
-    format!("{bucket}:{}", caller_network(req.header("cf-connecting-ip").unwrap_or("local")))
+    format!("{bucket}:{}", caller(req))
+}
+
+/// The address every Cloudflare Worker's request to another zone comes from (Cloudflare's
+/// documentation of `CF-Connecting-IP` for Worker subrequests).
+const WORKERS_EGRESS: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0x2a06, 0x98c0, 0x3600, 0, 0, 0, 0, 0x103);
+
+/// Who a request is counted as. Cloudflare sets `CF-Connecting-IP` at the edge; a client cannot
+/// choose it there. Two cases would put many callers in one bucket:
+/// - every Worker-hosted client shares the Workers egress address: such requests are counted
+///   by their `CF-Worker` header (the calling zone, which Cloudflare sets), trusted only with
+///   that address, so that no other caller can pick a bucket by sending the header;
+/// - with Pseudo IPv4 on, `CF-Connecting-IP` holds a substitute in 240.0.0.0/4 and the real
+///   address is in `CF-Connecting-IPv6`, which is used then and only then.
+fn caller(req: &RequestInfo) -> String {
+    let ip = req.header("cf-connecting-ip").unwrap_or("local");
+    let parsed = ip.trim().parse::<std::net::IpAddr>().ok();
+    match parsed {
+        Some(std::net::IpAddr::V6(v6)) if v6 == WORKERS_EGRESS => match req.header("cf-worker") {
+            Some(zone) => format!("worker:{}", zone.trim().chars().take(100).collect::<String>()),
+            None => caller_network(ip),
+        },
+        Some(std::net::IpAddr::V4(v4)) if v4.octets()[0] >= 240 => {
+            caller_network(req.header("cf-connecting-ipv6").unwrap_or(ip))
+        }
+        _ => caller_network(ip),
+    }
 }
 
 /// The unit a caller is counted by: an IPv4 address, or an IPv6 /64 (one subscriber gets a
@@ -260,6 +285,31 @@ mod tests {
     fn get(path: &str, accept: &str) -> Reply {
         let url = Url::parse("http://127.0.0.1:8787").unwrap().join(path).unwrap();
         send(RequestInfo::new("GET", url, vec![("accept".into(), accept.into())]))
+    }
+
+    #[test]
+    fn worker_hosted_clients_and_pseudo_ipv4_callers_get_their_own_buckets() {
+        let req = |headers: &[(&str, &str)]| {
+            let h = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            RequestInfo::new("POST", Url::parse("https://mcp.example/token").unwrap(), h)
+        };
+        let egress = ("cf-connecting-ip", "2a06:98c0:3600::103");
+        let a = rate_key("token", &req(&[egress, ("cf-worker", "client-a.example")]));
+        let b = rate_key("token", &req(&[egress, ("cf-worker", "client-b.example")]));
+        assert_eq!(a, "token:worker:client-a.example");
+        assert_ne!(a, b, "two Worker-hosted clients, two buckets");
+        // The header counts only from the Workers egress address: anyone else sending it keeps
+        // their address's bucket and cannot pick a fresh one.
+        let spoof = |zone| rate_key("token", &req(&[("cf-connecting-ip", "203.0.113.7"), ("cf-worker", zone)]));
+        assert_eq!(spoof("x"), spoof("y"));
+        assert_eq!(spoof("x"), "token:203.0.113.7");
+        // Pseudo IPv4: the real address is in CF-Connecting-IPv6, counted per /64.
+        let pseudo = |v6| rate_key("t", &req(&[("cf-connecting-ip", "240.16.0.1"), ("cf-connecting-ipv6", v6)]));
+        assert_eq!(pseudo("2001:db8:1:2::9"), "t:2001:db8:1:2::/64");
+        assert_ne!(pseudo("2001:db8:1:2::9"), pseudo("2001:db8:7:7::9"));
+        // Otherwise CF-Connecting-IPv6 is not read: a client could choose it.
+        let plain = |v6| rate_key("t", &req(&[("cf-connecting-ip", "203.0.113.7"), ("cf-connecting-ipv6", v6)]));
+        assert_eq!(plain("2001:db8:1:2::9"), plain("2001:db8:7:7::9"));
     }
 
     #[test]
