@@ -10,12 +10,17 @@ use crate::store::MemoryStore;
 
 /// A complete configuration: Discord credentials and a 40-character `SECRET_KEY`.
 pub fn config() -> Config {
+    config_with(&[])
+}
+
+/// The complete configuration with `extra` variables set.
+pub fn config_with(extra: &[(&str, &str)]) -> Config {
     Config::load(
         |n| match n {
             "DISCORD_CLIENT_ID" => Some("1".into()),
             "DISCORD_CLIENT_SECRET" => Some("2".into()),
             "SECRET_KEY" => Some("k".repeat(40)),
-            _ => None,
+            _ => extra.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string()),
         },
         true,
     )

@@ -583,9 +583,10 @@ mod tests {
         assert_eq!(fake.sent.borrow().len(), 1);
     }
 
-    /// A code for ChatGPT's stable metadata document, which declares private_key_jwt, and the
-    /// answers its hosts give (the document, then the key set).
-    fn chatgpt_code(fake: &Fake, signer: &Signer, now: i64) -> String {
+    /// The token request redeeming a code for ChatGPT's stable metadata document (which declares
+    /// private_key_jwt), with no client authentication yet, and the answers its hosts give (the
+    /// document, then the key set).
+    fn chatgpt_redemption(fake: &Fake, signer: &Signer, now: i64) -> String {
         let keys = cfg().secrets().unwrap().auth_keys();
         let p = Pending {
             client: client_hash(CHATGPT),
@@ -603,7 +604,8 @@ mod tests {
         let code = Code::new(&p, user, now, "CCCCCCCCCCCCCCCCCCCCCC".into());
         let doc = crate::rules::oauth::client::tests::published()[1].1.to_string();
         fake.answers.borrow_mut().extend([(200, &*doc.leak()), (200, &*signer.jwks().leak())]);
-        code.seal(&keys.code).unwrap()
+        let code = code.seal(&keys.code).unwrap();
+        format!("grant_type=authorization_code&client_id={}&code={}&code_verifier={VERIFIER}", enc(CHATGPT), enc(&code))
     }
 
     fn assertion_for(signer: &Signer, now: i64, jti: &str) -> String {
@@ -620,12 +622,7 @@ mod tests {
         let fake = Fake::default();
         let now = 1_785_240_000;
         let signer = Signer::rsa("k1");
-        let code = chatgpt_code(&fake, &signer, now);
-        let redeem = format!(
-            "grant_type=authorization_code&client_id={}&code={}&code_verifier={VERIFIER}",
-            enc(CHATGPT),
-            enc(&code)
-        );
+        let redeem = chatgpt_redemption(&fake, &signer, now);
         let (status, bare) = post(&fake, "/token", &redeem, now);
         assert_eq!((status, bare["error"].as_str()), (401, Some("invalid_client")), "{bare}");
         assert_eq!(fake.kv.take_ops().writes, 0, "the code is not spent by a request that did not authenticate");
@@ -669,24 +666,10 @@ mod tests {
         let fake = Fake::default();
         let now = 1_785_240_000;
         let signer = Signer::rsa("k1");
-        let code = chatgpt_code(&fake, &signer, now);
-        let redeem = format!(
-            "grant_type=authorization_code&client_id={}&code={}&code_verifier={VERIFIER}",
-            enc(CHATGPT),
-            enc(&code)
-        );
+        let redeem = chatgpt_redemption(&fake, &signer, now);
         let (status, first) = post(&fake, "/token", &format!("{redeem}&{}", assertion_for(&signer, now, "j1")), now);
         assert_eq!(status, 200, "{first}");
-        let off = Config::load(
-            |n| match n {
-                "PRIVATE_KEY_JWT" => Some("false".into()),
-                "DISCORD_CLIENT_ID" => Some("1".into()),
-                "DISCORD_CLIENT_SECRET" => Some("2".into()),
-                "SECRET_KEY" => Some("k".repeat(40)),
-                _ => None,
-            },
-            true,
-        );
+        let off = crate::testing::config_with(&[("PRIVATE_KEY_JWT", "false")]);
         let refresh = format!(
             "grant_type=refresh_token&client_id={}&refresh_token={}",
             enc(CHATGPT),
