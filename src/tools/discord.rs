@@ -1,7 +1,8 @@
 //! Tools that act through Discord on the caller's behalf, with the Discord tokens stored
 //! (sealed) behind their grant. The client never sees those tokens; it sees the tool's result.
 //!
-//! `discord_guilds`, at most the rate limiter's count per grant a minute; KV per call: cached, 1 read; uncached, 3 reads and 1 write; with an expired
+//! `discord_guilds`, at most the rate limiter's count per grant a minute; KV per call: cached in
+//! the isolate, nothing; cached in KV, 1 read; uncached, 3 reads and 1 write; with an expired
 //! Discord token, 3 reads and 2 writes (the refreshed tokens too). When Discord refuses the
 //! grant's tokens (and no concurrent call stored newer ones), the grant is marked
 //! (`discord:<grant>`) and later calls answer at once without calling Discord: no retry loop;
@@ -41,10 +42,39 @@ struct Discord<'a> {
     keys: &'a AuthKeys,
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Cached {
     at: i64,
     guilds: Vec<Guild>,
+}
+
+thread_local! {
+    /// Server lists this isolate read lately, by grant: a caller looping on `discord_guilds`
+    /// reads KV once per [`GUILDS_CACHE_SECONDS`] per isolate, not once per call (the second
+    /// security review counted 86,400 reads a day per grant otherwise).
+    static RECENT: std::cell::RefCell<Vec<(String, Cached)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+/// Grants whose lists an isolate keeps.
+const RECENT_KEPT: usize = 32;
+
+fn recall(grant: &str, now: i64) -> Option<Cached> {
+    if crate::store::revoked::revoked_here(grant, now) {
+        return None;
+    }
+    RECENT.with(|r| {
+        r.borrow().iter().find(|(g, c)| g == grant && now - c.at < GUILDS_CACHE_SECONDS).map(|(_, c)| c.clone())
+    })
+}
+
+fn remember(grant: &str, c: &Cached) {
+    RECENT.with(|r| {
+        let mut r = r.borrow_mut();
+        r.retain(|(g, _)| g != grant);
+        if r.len() >= RECENT_KEPT {
+            r.remove(0);
+        }
+        r.push((grant.to_string(), c.clone()));
+    });
 }
 
 const RECONNECT: &str = "Discord no longer accepts this login (it was revoked or has expired). Reconnect: log in to this server again from your MCP client, then retry.";
@@ -77,9 +107,13 @@ impl Discord<'_> {
         if !self.io.within_rate(&format!("guilds:{grant}")).await {
             return Output::error("Too many calls of discord_guilds from this login; wait a minute, then try again.");
         }
+        if let Some(c) = recall(grant, now) {
+            return result(&c.guilds, c.at, true);
+        }
         if let Ok(Some(raw)) = kv.get(&kvkey::guilds(grant)).await {
             if let Ok(c) = serde_json::from_slice::<Cached>(raw.as_bytes()) {
                 if now - c.at < GUILDS_CACHE_SECONDS {
+                    remember(grant, &c);
                     return result(&c.guilds, c.at, true);
                 }
             }
@@ -114,7 +148,9 @@ impl Discord<'_> {
         }
         match answer {
             Ok(guilds) => {
-                if let Ok(v) = serde_json::to_string(&Cached { at: now, guilds: guilds.clone() }) {
+                let fresh = Cached { at: now, guilds: guilds.clone() };
+                remember(grant, &fresh);
+                if let Ok(v) = serde_json::to_string(&fresh) {
                     let _ = kv.put(&kvkey::guilds(grant), &v, Some(GUILDS_CACHE_SECONDS as u64)).await;
                 }
                 result(&guilds, now, false)
@@ -272,7 +308,10 @@ mod tests {
         assert_eq!(fake.kv.take_ops(), ops(3, 1), "uncached");
         let again = run(&fake, &cfg, NOW + 10);
         assert_eq!(again.structured.as_ref().unwrap()["cached"], true);
-        assert_eq!(fake.kv.take_ops(), ops(1, 0), "cached");
+        assert_eq!(fake.kv.take_ops(), ops(0, 0), "cached in this isolate");
+        RECENT.with(|r| r.borrow_mut().clear()); // another isolate
+        assert_eq!(run(&fake, &cfg, NOW + 11).structured.as_ref().unwrap()["cached"], true);
+        assert_eq!(fake.kv.take_ops(), ops(1, 0), "cached in KV");
         assert_eq!(fake.sent.borrow().as_slice(), ["https://discord.com/api/v10/users/@me/guilds"]);
         assert!(run(&fake, &cfg, NOW + GUILDS_CACHE_SECONDS).is_error, "stale cache asks Discord (nothing queued)");
     }
@@ -312,6 +351,7 @@ mod tests {
         let (fake, cfg) = setup(NOW + 600);
         fake.answers.borrow_mut().extend([(401, "{}"), (200, TOKENS), (200, GUILDS)]);
         assert!(!run(&fake, &cfg, NOW).is_error);
+        RECENT.with(|r| r.borrow_mut().clear()); // a new world: another isolate, another KV
         let (fake, cfg) = setup(NOW + 600);
         fake.answers.borrow_mut().extend([(401, "{}"), (200, TOKENS), (401, "{}")]);
         assert!(run(&fake, &cfg, NOW).is_error, "still refused after one refresh: give up, marked");

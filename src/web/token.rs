@@ -25,7 +25,7 @@ use crate::rules::platform::Platform;
 use crate::rules::platform::{Store, StoreError};
 use crate::store::grants::{discord_tokens, read_json, revoked, ttl_until};
 use crate::store::keys as kvkey;
-use crate::store::revoked::remember_revoked;
+use crate::store::revoked::{remember_revoked, revoked_here};
 use crate::web::http::{Reply, RequestInfo, MAX_OAUTH_BODY_BYTES};
 
 pub(super) fn kv_error() -> Reply {
@@ -206,10 +206,16 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
         return invalid_grant("the refresh token is not valid; log in again");
     };
     cx.note_user(&token.user);
-    let record = match read_json::<_, GrantRecord>(kv, &kvkey::grant(&token.user, &token.grant)).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return invalid_grant("the grant behind this refresh token has ended; log in again"),
-        Err(_) => return kv_error(),
+    // A token this isolate held moments ago (see `held`) is answered from memory: a client
+    // refreshing in a loop costs no KV read either.
+    let remembered = held::recall(&token, cx.now);
+    let record = match &remembered {
+        Some((r, _)) => r.clone(),
+        None => match read_json::<_, GrantRecord>(kv, &kvkey::grant(&token.user, &token.grant)).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return invalid_grant("the grant behind this refresh token has ended; log in again"),
+            Err(_) => return kv_error(),
+        },
     };
     if record.client_id != client_id {
         return invalid_grant("the refresh token was issued to another client");
@@ -217,7 +223,11 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
     if let Err(reply) = assertion_required(cx.cfg, record.private_key_jwt, client) {
         return reply;
     }
-    match revoked(kv, &token.grant, &record).await {
+    let ended = match &remembered {
+        Some(_) => Ok(revoked_here(&token.grant, cx.now)),
+        None => revoked(kv, &token.grant, &record).await,
+    };
+    match ended {
         Ok(false) if record.active(cx.now) => {}
         Ok(_) => return invalid_grant("the grant behind this refresh token was revoked or has ended; log in again"),
         Err(_) => return kv_error(),
@@ -231,9 +241,12 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
         }
         return invalid_grant("this Discord account is no longer allowed to use this server");
     }
-    let own = match kvkey::own_record(&token) {
-        None => Some(Issued { at: record.created, scope: record.scope.clone(), expires: record.refresh_expires }),
-        Some(k) => match read_json::<_, Issued>(kv, &k).await {
+    let own = match (&remembered, kvkey::own_record(&token)) {
+        (Some((_, own)), _) => Some(own.clone()),
+        (None, None) => {
+            Some(Issued { at: record.created, scope: record.scope.clone(), expires: record.refresh_expires })
+        }
+        (None, Some(k)) => match read_json::<_, Issued>(kv, &k).await {
             Ok(r) => r,
             Err(_) => return kv_error(),
         },
@@ -250,6 +263,14 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
     }) {
         return invalid_grant("this login was for another resource; log in again");
     }
+    // Held: a new access token, the same refresh token, nothing written.
+    let hold = |record: &GrantRecord| {
+        let access_scope = refresh::narrow(&own.scope, Some(&scope));
+        token_reply(cx, client_id, &access_scope, record, &token.grant, Some(presented))
+    };
+    if remembered.is_some() {
+        return hold(&record);
+    }
     let next = token.successor();
     let successor = match read_json::<_, Issued>(kv, &kvkey::successor_record(&token)).await {
         Ok(s) => s,
@@ -257,6 +278,10 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
     };
     let window = cx.cfg.refresh_reuse_window;
     let issued_scope = match (refresh::step(successor.as_ref(), cx.now, window), successor) {
+        (Step::Rotate, _) if !refresh::may_rotate(token.generation, record.created, cx.now) => {
+            held::remember(&token, &record, &own, cx.now);
+            return hold(&record);
+        }
         (Step::Rotate, _) => {
             // RFC 6749 §6: the new refresh token has the scope of the one presented; a
             // narrower `scope` narrows only the access token.
@@ -283,6 +308,46 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
     };
     let access_scope = refresh::narrow(&issued_scope, Some(&scope));
     token_reply(cx, client_id, &access_scope, &record, &token.grant, Some(&next.encode(&cx.keys.refresh)))
+}
+
+/// Refresh tokens this isolate held lately (over the rotation pace), with what their answer
+/// needs, so that repeating them reads no KV. Kept for [`held::SECONDS`]: a revocation made in
+/// this isolate is seen at once (`revoked_here`); one made elsewhere, within that time plus KV's
+/// own propagation (SECURITY.md).
+mod held {
+    use std::cell::RefCell;
+
+    use crate::rules::oauth::grant::GrantRecord;
+    use crate::rules::oauth::refresh::{Issued, RefreshToken};
+
+    pub const SECONDS: i64 = 60;
+    const KEPT: usize = 64;
+
+    type Entry = (String, u32, i64, GrantRecord, Issued);
+
+    thread_local! {
+        static HELD: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub fn recall(token: &RefreshToken, now: i64) -> Option<(GrantRecord, Issued)> {
+        HELD.with(|h| {
+            h.borrow()
+                .iter()
+                .find(|(g, n, until, _, _)| *g == token.grant && *n == token.generation && *until > now)
+                .map(|(_, _, _, r, o)| (r.clone(), o.clone()))
+        })
+    }
+
+    pub fn remember(token: &RefreshToken, record: &GrantRecord, own: &Issued, now: i64) {
+        HELD.with(|h| {
+            let mut h = h.borrow_mut();
+            h.retain(|(g, _, until, _, _)| *until > now && *g != token.grant);
+            if h.len() >= KEPT {
+                h.remove(0);
+            }
+            h.push((token.grant.clone(), token.generation, now + SECONDS, record.clone(), own.clone()));
+        });
+    }
 }
 
 /// A superseded refresh token within the reuse window: refused, and the grant lives on (another
@@ -701,6 +766,58 @@ mod tests {
         let wrong_type =
             redeem.replace(&enc(&id), &format!("{}&client_assertion_type=urn%3Ax&client_assertion=a.b.c", enc(&id)));
         assert_eq!(post(&fake, "/token", &wrong_type, now).1["error"], "invalid_client");
+    }
+
+    #[test]
+    fn a_grant_refreshing_in_a_loop_is_held_to_the_pace_and_then_reads_nothing() {
+        let fake = Fake::default();
+        let now = 1_785_240_000;
+        let (id, redeem) = redemption(now);
+        let mut rt = post(&fake, "/token", &redeem, now).1["refresh_token"].as_str().unwrap().to_string();
+        fake.kv.take_ops();
+        let refresh = |rt: &str, at: i64| {
+            post(
+                &fake,
+                "/token",
+                &format!("grant_type=refresh_token&client_id={}&refresh_token={}", enc(&id), enc(rt)),
+                at,
+            )
+        };
+        // 300 refreshes in a second, each with the newest token: the burst rotates, the rest
+        // are held (a new access token, the same refresh token) and read nothing.
+        let mut access = std::collections::HashSet::new();
+        for _ in 0..300 {
+            let (status, body) = refresh(&rt, now + 1);
+            assert_eq!(status, 200, "{body}");
+            access.insert(body["access_token"].as_str().unwrap().to_string());
+            rt = body["refresh_token"].as_str().unwrap().to_string();
+        }
+        assert_eq!(access.len(), 300, "every answer is a fresh access token");
+        let ops = fake.kv.take_ops();
+        assert_eq!(ops.writes, refresh::ROTATION_BURST as u32, "writes: the burst, then none ({ops:?})");
+        assert!(ops.reads <= 4 * (refresh::ROTATION_BURST as u32 + 1), "reads bounded too ({ops:?})");
+        assert!(rt.contains(&format!(".{}.", refresh::ROTATION_BURST)), "held at the burst's last generation: {rt}");
+        // Once the pace allows, it rotates again; a revocation here ends a held token at once.
+        let (status, later) = refresh(&rt, now + refresh::ROTATION_PACE_SECONDS + 1);
+        assert_eq!(status, 200);
+        assert_ne!(later["refresh_token"], rt.as_str(), "rotated");
+        let newest = later["refresh_token"].as_str().unwrap().to_string();
+        assert_eq!(
+            refresh(&newest, now + refresh::ROTATION_PACE_SECONDS + 2).1["refresh_token"],
+            newest.as_str(),
+            "held"
+        );
+        assert_eq!(
+            post(
+                &fake,
+                "/revoke",
+                &format!("client_id={}&token={}", enc(&id), enc(&newest)),
+                now + refresh::ROTATION_PACE_SECONDS + 3
+            )
+            .0,
+            200
+        );
+        assert_eq!(refresh(&newest, now + refresh::ROTATION_PACE_SECONDS + 4).1["error"], "invalid_grant");
     }
 
     #[test]

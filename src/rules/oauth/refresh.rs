@@ -16,6 +16,10 @@
 //!   [`DEFAULT_REUSE_WINDOW_SECONDS`]): a stale copy (a second process of the same client, or
 //!   a second egress address), answered `invalid_grant` without ending the grant.
 //! - otherwise: reuse (RFC 9700 §4.14): the grant is revoked.
+//!
+//! Beyond [`ROTATION_BURST`] rotations, a grant rotates at most once per
+//! [`ROTATION_PACE_SECONDS`] on average ([`may_rotate`]); a refresh over that pace is held: a
+//! new access token, the same refresh token, nothing written.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
@@ -33,6 +37,21 @@ pub const GRACE_SECONDS: i64 = 10;
 /// copy, refused without revoking; later, it is reuse. Short, because within it a thief who
 /// rotated first is not detected (see SECURITY.md).
 pub const DEFAULT_REUSE_WINDOW_SECONDS: i64 = 300;
+/// Rotations a grant may make before [`ROTATION_PACE_SECONDS`] applies: a client's first
+/// refreshes, retries after errors, a few processes starting at once.
+pub const ROTATION_BURST: i64 = 10;
+/// Beyond the burst, a grant rotates at most once per this many seconds on average. A
+/// rotation is a KV write, and the free plan has 1,000 a day: without a pace, one login
+/// refreshing in a loop spends them all (second security review). A refresh over the pace is
+/// answered with a new access token and the same refresh token ("held"), which writes nothing;
+/// a client refreshing when its access token (an hour by default) runs out never meets it.
+pub const ROTATION_PACE_SECONDS: i64 = 600;
+
+/// Whether generation `generation` of a grant that began at `created` may rotate at `now`.
+pub fn may_rotate(generation: u32, created: i64, now: i64) -> bool {
+    i64::from(generation) < ROTATION_BURST + now.saturating_sub(created).max(0) / ROTATION_PACE_SECONDS
+}
+
 /// Refresh tokens live this long unless `REFRESH_TOKEN_TTL` says otherwise.
 pub const DEFAULT_TTL_SECONDS: i64 = 30 * 24 * 3600;
 
@@ -206,6 +225,20 @@ mod tests {
         assert_eq!(stale_or_reuse(&issued(995), 1000, w), Step::Stale);
         assert_eq!(stale_or_reuse(&issued(995), 1000, 0), Step::Reuse);
         assert_eq!(stale_or_reuse(&issued(1000), 1000, 0), Step::Reuse, "even in the same second");
+    }
+
+    #[test]
+    fn rotations_are_paced_beyond_a_burst() {
+        let created = 1000;
+        assert!((0..ROTATION_BURST as u32).all(|g| may_rotate(g, created, created)), "the burst at once");
+        assert!(!may_rotate(ROTATION_BURST as u32, created, created + ROTATION_PACE_SECONDS - 1));
+        assert!(may_rotate(ROTATION_BURST as u32, created, created + ROTATION_PACE_SECONDS));
+        // A day of a grant: at most the burst plus one rotation per pace.
+        let day = 86_400;
+        let most = (0..u32::MAX).find(|g| !may_rotate(*g, created, created + day)).unwrap();
+        assert_eq!(i64::from(most), ROTATION_BURST + day / ROTATION_PACE_SECONDS);
+        let _ = (may_rotate(u32::MAX, i64::MIN, i64::MAX), may_rotate(0, i64::MAX, i64::MIN)); // no overflow
+        assert!(may_rotate(0, created, created - 50), "a clock behind the grant still allows the burst");
     }
 
     #[test]
