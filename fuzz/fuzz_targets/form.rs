@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
         common::key(mcp_oauth_worker::rules::keys::CLIENT_ID),
         common::key(mcp_oauth_worker::rules::keys::CLIENT_SECRET),
     );
-    let keys = ClientKeys { id: &id, secret: &secret, configured: &[], allow_loopback_http: false };
+    let keys = ClientKeys { id: &id, secret: &secret, configured: &[], allow_loopback_http: false, metadata_documents: true };
     let _ = authenticate(&form, form.get("authorization"), &keys);
     if let Some(client) = form.get("client_id") {
         let _ = redeem(&common::key(mcp_oauth_worker::rules::keys::AUTH_CODE), &form, client, 1_785_240_000);

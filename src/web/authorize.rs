@@ -24,11 +24,29 @@ pub(super) fn person_error(title: &str, message: &str) -> Reply {
     Reply::html(400, pages::error_page(title, message, ""))
 }
 
-pub(super) fn client_error(p: &Pending, origin: &str, code: &str, description: &str) -> Reply {
-    match url::Url::parse(&p.redirect_uri) {
-        Ok(u) => Reply::redirect(&error_redirect(&u, code, description, p.state.as_deref(), origin)),
-        Err(_) => person_error("Invalid redirect URI", "The application's redirect URI is not valid."),
+/// An answer to the client after the consent page (Deny, a cancelled Discord login): a
+/// redirect for a client the operator vetted; for anyone else's, a page saying `page` with a
+/// link the person may follow (RFC 9700 §4.11.2), as errors before the consent page are. An
+/// automatic redirect would send the person wherever a registration or document pointed.
+pub(super) fn client_error(p: &Pending, origin: &str, code: &str, description: &str, page: (&str, &str)) -> Reply {
+    let Ok(u) = url::Url::parse(&p.redirect_uri) else {
+        return person_error("Invalid redirect URI", "The application's redirect URI is not valid.");
+    };
+    let back = error_redirect(&u, code, description, p.state.as_deref(), origin);
+    if p.vetted {
+        return Reply::redirect(&back);
     }
+    let details = format!(
+        "<p><a href=\"{}\">Return to the application at <code>{}</code></a></p>",
+        pages::escape(&back),
+        pages::escape(&shown_target(&u))
+    );
+    Reply::html_posting_to(200, pages::error_page(page.0, page.1, &details), &[])
+}
+
+/// Where a link back to the client goes, as a person can check it: its host, or its scheme.
+fn shown_target(target: &url::Url) -> String {
+    target.host_str().map(String::from).unwrap_or_else(|| format!("{}:", target.scheme()))
 }
 
 /// `form-action` sources a consent page needs: Discord (approve) and the client (deny).
@@ -50,7 +68,7 @@ fn form_targets(cfg: &Config, redirect_uri: &str) -> Vec<String> {
 /// anyone, or a metadata document): a page with a link the person may follow, never an
 /// automatic redirect, or this server would be an open redirector (RFC 9700 §4.11.2).
 fn unvetted_error(description: &str, target: &url::Url, back: &str) -> Reply {
-    let host = target.host_str().map(String::from).unwrap_or_else(|| format!("{}:", target.scheme()));
+    let host = shown_target(target);
     let details = format!(
         "<p>The application that sent you here made an invalid request. If you started this yourself, \
          you can <a href=\"{}\">return to the application at <code>{}</code></a> and tell it what went wrong.</p>",
@@ -240,7 +258,13 @@ pub fn decide(req: &RequestInfo, cfg: &Config, secrets: &Secrets, keys: &AuthKey
                 .append_header("set-cookie", clear_csrf)
                 .append_header("set-cookie", consent::remember_cookie(keys, list, now))
         }
-        _ => client_error(&pending, &origin, "access_denied", "The person denied the request")
-            .append_header("set-cookie", clear_csrf),
+        _ => client_error(
+            &pending,
+            &origin,
+            "access_denied",
+            "The person denied the request",
+            ("Access denied", "You did not allow the application to use this server. Nothing was shared with it."),
+        )
+        .append_header("set-cookie", clear_csrf),
     }
 }

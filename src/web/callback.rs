@@ -66,8 +66,14 @@ pub async fn callback<P: Platform>(
         );
     }
     if query.get("error").is_some() {
-        return client_error(&pending, &origin, "access_denied", "The person cancelled the login on Discord")
-            .append_header("set-cookie", cookie::set_cookie("pending", "", 0));
+        return client_error(
+            &pending,
+            &origin,
+            "access_denied",
+            "The person cancelled the login on Discord",
+            ("Login cancelled", "You cancelled the login on Discord. Nothing was shared with the application."),
+        )
+        .append_header("set-cookie", cookie::set_cookie("pending", "", 0));
     }
     let Some(code) = query.get("code") else {
         return person_error("Login refused", "Discord sent no code.");

@@ -81,6 +81,7 @@ mod tests {
             nonce: "n".into(),
             client_name: None,
             private_key_jwt: false,
+            vetted: false,
         }
     }
 

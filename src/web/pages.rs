@@ -178,28 +178,30 @@ pub fn consent(
             "Trust the address below: it is where you will be sent.".to_string(),
         ),
     };
-    let target = url::Url::parse(redirect_uri)
-        .ok()
-        .map(|u| match u.origin() {
-            o @ url::Origin::Tuple(..) => o.ascii_serialization(),
-            url::Origin::Opaque(_) => match u.host_str() {
-                Some(h) => format!("{}://{h}", u.scheme()),
-                None => format!("{}:", u.scheme()),
-            },
-        })
-        .unwrap_or_default();
+    // The whole address, as the person can check it against the application they started.
+    let parsed = url::Url::parse(redirect_uri).ok();
+    let elsewhere = match (&provenance, parsed.as_ref().and_then(|u| u.host_str().map(|h| (u, h)))) {
+        (Provenance::Host(doc), Some((u, h))) if u.scheme() == "https" && !h.eq_ignore_ascii_case(doc) => {
+            format!(
+                "<p class=\"notice\"><strong>Another site:</strong> it sends you back to <code>{}</code>, not to <code>{}</code>, the site that publishes it.</p>",
+                escape(h),
+                escape(doc)
+            )
+        }
+        _ => String::new(),
+    };
     let items: String = scopes.iter().map(|s| format!("<li>{}</li>", escape(scope_description(s)))).collect();
     let body = format!(
         "<div class=\"card\"><h1>{title}</h1><p>{note}</p>\
          <p class=\"muted\">After you approve, you log in with Discord and are sent back to <code>{target}</code>. \
-         Only approve applications you started yourself.</p>\
+         Only approve applications you started yourself.</p>{elsewhere}\
          <h2>It will be able to</h2><ul>{items}</ul>\
          <form method=\"post\" action=\"/authorize\">\
          <input type=\"hidden\" name=\"request\" value=\"{request}\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <div class=\"actions\"><button type=\"submit\" name=\"decision\" value=\"approve\" class=\"primary\">Approve and log in with Discord</button> \
          <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></div></form></div>",
-        target = escape(&target),
+        target = escape(redirect_uri),
         request = escape(request),
         csrf = escape(csrf),
     );
@@ -351,6 +353,28 @@ mod tests {
         assert!(document.contains("<strong>Claude (claude.ai)</strong> from <strong>claude.ai</strong>"));
         assert!(!document.contains("Unverified"));
         assert!(!page(Provenance::Operator).contains("Unverified"));
+        // The whole redirect URI is shown, and a document's redirect URI on another site is
+        // pointed out (second security review, findings 4 and 6).
+        assert!(document.contains("sent back to <code>https://evil.example/cb</code>"));
+        assert!(document.contains("<strong>Another site:</strong> it sends you back to <code>evil.example</code>, not to <code>claude.ai</code>"));
+        let same = consent(
+            Some("Claude"),
+            Provenance::Host("claude.ai"),
+            "https://claude.ai/api/mcp/auth_callback",
+            &["mcp"],
+            "r",
+            "c",
+        );
+        assert!(!same.contains("Another site"));
+        let local = consent(
+            Some("Claude Code"),
+            Provenance::Host("claude.ai"),
+            "http://localhost:5555/callback",
+            &["mcp"],
+            "r",
+            "c",
+        );
+        assert!(!local.contains("Another site"), "a native app on this computer");
     }
 
     #[test]

@@ -502,6 +502,7 @@ mod tests {
             nonce: "n".into(),
             client_name: None,
             private_key_jwt: false,
+            vetted: false,
         };
         let user = Profile { id: "42".into(), username: "n".into(), global_name: None, avatar_url: None, email: None };
         let mut code = Code::new(&p, user, now, "AAAAAAAAAAAAAAAAAAAAAA".into());
@@ -664,6 +665,7 @@ mod tests {
             nonce: "n".into(),
             client_name: Some("ChatGPT".into()),
             private_key_jwt: true,
+            vetted: false,
         };
         let user = Profile { id: "42".into(), username: "n".into(), global_name: None, avatar_url: None, email: None };
         let code = Code::new(&p, user, now, "CCCCCCCCCCCCCCCCCCCCCC".into());

@@ -90,6 +90,8 @@ describe('the pages a person sees, in Chromium', () => {
     const { context, page, problems, landed } = await open('Plain client', { width: 390, height: 844 });
     try {
       await page.getByRole('button', { name: 'Deny' }).click();
+      // A self-registered client: a page with the way back, which the person follows.
+      await page.getByRole('link', { name: /Return to the application/ }).click();
       await page.waitForURL((u) => u.href.startsWith(CALLBACK));
       assert.equal(landed().searchParams.get('error'), 'access_denied');
       assert.equal(landed().searchParams.get('state'), 'browser-state');

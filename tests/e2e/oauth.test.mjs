@@ -122,10 +122,15 @@ describe('authorization server', () => {
     assert.match(res.headers.getSetCookie()[0], /^__Host-csrf=.*; Path=\/; Secure; HttpOnly; SameSite=Lax/);
   });
 
-  test('deny redirects with access_denied, state and iss', async () => {
+  test('deny ends on a page whose link carries access_denied, state and iss (a self-registered client: no redirect)', async () => {
     const client = await registerClient(w.url);
-    const { url } = await browse(authorizeUrl(w.url, client.client_id), { decision: 'deny' });
-    const back = new URL(url);
+    const { pages } = await browse(authorizeUrl(w.url, client.client_id), { decision: 'deny' });
+    const denied = pages.at(-1);
+    assert.equal(denied.status, 200);
+    assert.equal(denied.headers.get('location'), null, 'no redirect to a URI nobody vetted (second review, finding 4)');
+    assert.match(denied.html, /Access denied/);
+    const back = new URL(denied.html.match(/<a href="([^"]+)">Return to the application at <code>127\.0\.0\.1<\/code>/)[1].replace(/&amp;/g, '&'));
+    assert.equal(`${back.origin}${back.pathname}`, CALLBACK);
     assert.equal(back.searchParams.get('error'), 'access_denied');
     assert.equal(back.searchParams.get('state'), 'st');
     assert.equal(back.searchParams.get('iss'), w.url);

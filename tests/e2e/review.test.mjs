@@ -36,6 +36,9 @@ async function setup({ bindings = {}, ...options } = {}) {
   return { d, w, docs, routes, close: async () => { await w.close(); await docs.close(); await d.close(); } };
 }
 
+/** Consent pages seen on the way (Deny ends on a page of its own). */
+const consentPages = (seen) => seen.pages.filter((p) => /wants to access this server/.test(p.html)).length;
+
 const doc = (id, extra = {}) => ({ client_id: id, client_name: 'Doc App', redirect_uris: [CALLBACK], token_endpoint_auth_method: 'none', ...extra });
 
 describe('denial of service and cost', () => {
@@ -184,7 +187,7 @@ describe('redirects and consent', () => {
     assert.match(done.url, /done=revoked/);
 
     const after = await browse(authorizeUrl(s.w.url, session.client.client_id), { jar, decision: 'deny' });
-    assert.equal(after.pages.length, 1, 'the consent page is shown again');
+    assert.equal(consentPages(after), 1, 'the consent page is shown again');
     assert.match(after.pages[0].html, /wants to access this server/);
   });
 
@@ -199,9 +202,9 @@ describe('redirects and consent', () => {
     assert.equal((await browse(authorizeUrl(s.w.url, id), { jar })).pages.length, 0, 'then remembered');
     current = doc(id, { client_name: 'Changing App', redirect_uris: [CALLBACK, 'https://new-owner.example/cb'] });
     const changed = await browse(authorizeUrl(s.w.url, id), { jar, decision: 'deny' });
-    assert.equal(changed.pages.length, 1, 'a new redirect URI asks again');
+    assert.equal(consentPages(changed), 1, 'a new redirect URI asks again');
     current = doc(id, { client_name: 'Renamed App' });
-    assert.equal((await browse(authorizeUrl(s.w.url, id), { jar, decision: 'deny' })).pages.length, 1, 'so does a new name');
+    assert.equal(consentPages(await browse(authorizeUrl(s.w.url, id), { jar, decision: 'deny' })), 1, 'so does a new name');
   });
 
   test('6. logging in to /apps does not revoke Discord: every connected client keeps its Discord access', async () => {

@@ -6,7 +6,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { completeBindings, startWorker } from '../support/worker.mjs';
 import { startStandin } from '../support/discord-standin.mjs';
-import { login, mcpCall } from '../support/oauth.mjs';
+import { browse, CALLBACK, Jar, login, mcpCall, pkcePair, registerClient, visit } from '../support/oauth.mjs';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
@@ -47,5 +47,55 @@ describe('1. one login cannot spend the free plan\'s KV budget', () => {
     // The login still works: a tool call with the newest access token, and a refresh.
     assert.equal((await mcpCall(w.url, access, 'whoami')).status, 200);
     assert.equal((await refresh(rt)).status, 200);
+  });
+});
+
+describe('4. Deny and a cancelled login send a person to an unvetted redirect URI only by a link; only app schemes', () => {
+  let d;
+  let w;
+  before(async () => {
+    d = await startStandin();
+    const ops = [{ client_id: 'ops', client_secret_hash: 'none', redirect_uris: [CALLBACK] }];
+    w = await startWorker({ bindings: completeBindings(d.url, { OAUTH_CLIENTS: JSON.stringify(ops) }) });
+  });
+  after(async () => { await w?.close(); await d?.close(); });
+
+  const authorize = (clientId, redirect = CALLBACK) => {
+    const q = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: redirect, code_challenge: pkcePair().challenge, code_challenge_method: 'S256', state: 'st' });
+    return `${w.url}/authorize?${q}`;
+  };
+
+  test('operating-system handlers are refused at registration; app schemes are accepted', async () => {
+    for (const handler of ['search-ms:query=x', 'ms-word:ofe|u|https://evil.example/a.docx', 'ms-msdt:-id', 'myapp://cb']) {
+      const r = await fetch(`${w.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: [handler], token_endpoint_auth_method: 'none' }) });
+      assert.equal(r.status, 400, handler);
+      assert.equal((await r.json()).error, 'invalid_redirect_uri', handler);
+    }
+    for (const app of ['cursor://anysphere.cursor-mcp/oauth/callback', 'com.example.app:/cb']) {
+      assert.equal((await registerClient(w.url, { redirect_uris: [app] }).then(() => 201, () => 400)), 201, app);
+    }
+  });
+
+  test('Deny: a page with a link for a self-registered client, a redirect for a configured one; the consent page shows the whole address', async () => {
+    const client = await registerClient(w.url, { redirect_uris: ['com.example.app:/oauth/cb'] });
+    const seen = await browse(authorize(client.client_id, 'com.example.app:/oauth/cb'), { decision: 'deny' });
+    assert.match(seen.pages[0].html, /sent back to <code>com\.example\.app:\/oauth\/cb<\/code>/, 'the whole URI, not the scheme');
+    const denied = seen.pages.at(-1);
+    assert.equal(denied.status, 200);
+    assert.match(denied.html, /Access denied/);
+    assert.match(denied.html, /<a href="com\.example\.app:\/oauth\/cb\?error=access_denied[^"]*">Return to the application at <code>com\.example\.app:<\/code>/);
+    const vetted = await browse(authorize('ops'), { decision: 'deny' });
+    assert.ok(vetted.url.startsWith(`${CALLBACK}?error=access_denied`), vetted.url);
+  });
+
+  test('a login cancelled on Discord: the same page for a self-registered client', async () => {
+    const client = await registerClient(w.url);
+    const jar = new Jar();
+    const consent = await browse(authorize(client.client_id), { jar, stopAt: d.url });
+    const state = new URL(consent.url).searchParams.get('state');
+    const cancelled = await visit(jar, `${w.url}/redirect?error=access_denied&state=${state}`);
+    assert.equal(cancelled.status, 200);
+    assert.match(cancelled.html, /Login cancelled/);
+    assert.match(cancelled.html, /Return to the application at <code>127\.0\.0\.1<\/code>/);
   });
 });

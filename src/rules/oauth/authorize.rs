@@ -47,6 +47,11 @@ pub struct Pending {
     /// the code and refresh tokens are redeemed only with a verified client assertion.
     #[serde(rename = "pkj", default, skip_serializing_if = "std::ops::Not::not")]
     pub private_key_jwt: bool,
+    /// The operator vetted the client's redirect URIs (a configured client): its answers after
+    /// the consent page (Deny, a cancelled Discord login) are redirects. Anyone else's are
+    /// pages with a link the person may follow (RFC 9700 §4.11.2).
+    #[serde(rename = "v", default, skip_serializing_if = "std::ops::Not::not")]
+    pub vetted: bool,
 }
 
 impl Pending {
@@ -168,6 +173,7 @@ pub fn validate(
         nonce,
         client_name: client.name.clone(),
         private_key_jwt: client.jwt.is_some(),
+        vetted: matches!(client.kind, super::client::Kind::Configured { .. }),
     };
     Ok(pending)
 }

@@ -341,6 +341,7 @@ mod tests {
             nonce: "n".into(),
             client_name: None,
             private_key_jwt: false,
+            vetted: false,
         };
         let c = Code::new(&p, profile(), now, "j1".into());
         (c.seal(&k(crate::rules::keys::AUTH_CODE)).unwrap(), c)

@@ -6,24 +6,17 @@ use url::{Host, Url};
 /// Longest redirect URI accepted; real ones are far shorter.
 pub const MAX_LEN: usize = 2000;
 
-/// Schemes that can run code, read local files or are not a place to send a person back to.
-const REFUSED_SCHEMES: &[&str] = &[
-    "javascript",
-    "data",
-    "file",
-    "vbscript",
-    "about",
-    "blob",
-    "filesystem",
-    "view-source",
-    "ftp",
-    "ws",
-    "wss",
-    "mailto",
-    "tel",
-    "sms",
-    "urn",
-];
+/// Private-use schemes of MCP clients that are not reverse domain names: Cursor's
+/// (`cursor://anysphere.cursor-mcp/oauth/callback`), VS Code's and its Insiders', Windsurf's,
+/// Zed's. Any other scheme must be a reverse domain name (`com.example.app:/cb`), as RFC 8252
+/// §7.1 asks of native apps: a deny list let through the operating system's own handlers
+/// (`search-ms:`, `ms-word:`, `ms-msdt:`), which Deny would have sent a person to.
+const APP_SCHEMES: &[&str] = &["cursor", "vscode", "vscode-insiders", "windsurf", "zed"];
+
+/// Whether `scheme` is a native app's own (see [`APP_SCHEMES`]).
+fn app_scheme(scheme: &str) -> bool {
+    APP_SCHEMES.contains(&scheme) || (scheme.contains('.') && scheme.split('.').all(|label| !label.is_empty()))
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RedirectError {
@@ -57,7 +50,9 @@ impl RedirectError {
             RedirectError::NonAsciiHost => {
                 "a redirect URI's host name must be ASCII: write an international name in punycode (xn--…)".into()
             }
-            RedirectError::RefusedScheme(s) => format!("the scheme `{s}:` is not allowed for redirect URIs"),
+            RedirectError::RefusedScheme(s) => format!(
+                "the scheme `{s}:` is not allowed for redirect URIs (https, http on a loopback host, or an app's own scheme: a reverse domain name such as com.example.app, or cursor, vscode, windsurf, zed)"
+            ),
             RedirectError::HttpNotLoopback => {
                 "http redirect URIs are allowed only for localhost, 127.0.0.1 or [::1]; use https".into()
             }
@@ -114,7 +109,7 @@ pub fn validate(raw: &str) -> Result<Url, RedirectError> {
     }
     let url = Url::parse(raw).map_err(|_| RedirectError::NotAbsolute)?;
     let scheme = url.scheme();
-    if REFUSED_SCHEMES.contains(&scheme) {
+    if !(matches!(scheme, "https" | "http") || app_scheme(scheme)) {
         return Err(RedirectError::RefusedScheme(scheme.to_string()));
     }
     if url.fragment().is_some() || raw.contains('#') {
@@ -209,6 +204,16 @@ mod tests {
         assert_eq!(err("data:text/html,<script>x</script>"), RedirectError::RefusedScheme("data".into()));
         assert_eq!(err("file:///etc/passwd"), RedirectError::RefusedScheme("file".into()));
         assert_eq!(err("vbscript:x"), RedirectError::RefusedScheme("vbscript".into()));
+        // The operating system's own handlers, and any scheme that is neither a known app's nor
+        // a reverse domain name (second security review, finding 4).
+        for handler in
+            ["search-ms:query=x", "ms-word:ofe|u|https://evil.example/a.docx", "ms-msdt:-id", "myapp://cb", "com.:/cb"]
+        {
+            assert!(matches!(err(handler), RedirectError::RefusedScheme(_)), "{handler}");
+        }
+        for app in ["windsurf://codeium.windsurf/cb", "zed://auth/cb", "vscode-insiders://a/cb", "io.github.app:/cb"] {
+            assert!(validate(app).is_ok(), "{app}");
+        }
         assert_eq!(err("http://example.com/cb"), RedirectError::HttpNotLoopback);
         assert_eq!(err("http://localhost.evil.com/cb"), RedirectError::HttpNotLoopback);
         assert_eq!(err("http://127.0.0.1.nip.io/cb"), RedirectError::HttpNotLoopback);
