@@ -66,23 +66,67 @@ fn when(seconds: i64) -> String {
     format!("{} UTC", iso.get(..16).unwrap_or(&iso).replace('T', " "))
 }
 
-/// `GET /apps`.
+/// How long this isolate shows a person the list it read, unless they disconnect something
+/// here: each reading costs KV lists, and the free plan has 1,000 a day (second security review).
+const LIST_KEPT_SECONDS: i64 = 300;
+
+thread_local! {
+    /// Lists read lately, by Discord user id: (user, list, until).
+    static LISTS: std::cell::RefCell<Vec<(String, Vec<grants::Connected>, i64)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn recent_list(user: &str, now: i64) -> Option<Vec<grants::Connected>> {
+    LISTS.with(|l| l.borrow().iter().find(|(u, _, until)| u == user && *until > now).map(|(_, list, _)| list.clone()))
+}
+
+fn keep_list(user: &str, list: &[grants::Connected], now: i64) {
+    LISTS.with(|l| {
+        let mut l = l.borrow_mut();
+        l.retain(|(u, _, until)| u != user && *until > now);
+        if l.len() >= 32 {
+            l.remove(0);
+        }
+        l.push((user.to_string(), list.to_vec(), now + LIST_KEPT_SECONDS));
+    });
+}
+
+/// After a disconnect or a new login here, the page reads KV again.
+pub(super) fn forget_list(user: &str) {
+    LISTS.with(|l| l.borrow_mut().retain(|(u, _, _)| u != user));
+}
+
+/// `GET /apps` (and `HEAD`, which reads no KV).
 pub async fn show<P: Platform>(req: &RequestInfo, keys: &AuthKeys, platform: &P) -> Reply {
     let now = req.now_s();
     let Some(s) = session(req, keys, now) else {
         return Reply::html(200, pages::apps_login());
     };
     req.note(|n| n.user = Some(s.id.clone()));
-    let Some(kv) = platform.kv() else {
-        return page(503, "Temporarily unavailable", "The list of applications cannot be read right now.");
-    };
-    let Ok(list) = grants::connected(kv, &s.id, now).await else {
-        return page(
-            503,
-            "Temporarily unavailable",
-            "The list of applications cannot be read right now. Try again in a moment.",
-        )
-        .with_header("retry-after", "2");
+    if req.method == "HEAD" {
+        return Reply::html(200, String::new());
+    }
+    let list = match recent_list(&s.id, now) {
+        Some(list) => list,
+        None => {
+            let Some(kv) = platform.kv() else {
+                return page(503, "Temporarily unavailable", "The list of applications cannot be read right now.");
+            };
+            // A person reloading in a loop, beyond the rate limiter's count, sees a short wait.
+            if !platform.within_rate(&format!("apps-list:{}", s.id)).await {
+                return page(429, "Too many requests", "Wait a minute, then reload the page.")
+                    .with_header("retry-after", "60");
+            }
+            let Ok(list) = grants::connected(kv, &s.id, now).await else {
+                return page(
+                    503,
+                    "Temporarily unavailable",
+                    "The list of applications cannot be read right now. Try again in a moment.",
+                )
+                .with_header("retry-after", "2");
+            };
+            keep_list(&s.id, &list, now);
+            list
+        }
     };
     let rows: Vec<pages::AppRow> = list
         .iter()
@@ -105,7 +149,8 @@ pub async fn show<P: Platform>(req: &RequestInfo, keys: &AuthKeys, platform: &P)
     Reply::html(200, pages::apps(&who, &rows, &csrf(keys, &s), notice))
 }
 
-/// `GET /apps/login`: off to Discord, asking only who the person is.
+/// `GET /apps/login`: off to Discord, asking only who the person is (and their servers, when
+/// the access policy admits members of listed servers).
 pub fn login(req: &RequestInfo, cfg: &Config, secrets: &Secrets<'_>, keys: &AuthKeys) -> Reply {
     let Some(nonce) = keys::random_token::<16>() else {
         return page(500, "Something went wrong", "The login could not be started. Please try again.");
@@ -115,7 +160,7 @@ pub fn login(req: &RequestInfo, cfg: &Config, secrets: &Secrets<'_>, keys: &Auth
         &cfg.discord,
         secrets.discord_client_id,
         &format!("{}/redirect", req.origin()),
-        &["identify"],
+        if cfg.allowed_guilds.is_empty() { &["identify"] } else { &["identify", "guilds"] },
         &nonce,
     );
     Reply::redirect(&url).append_header("set-cookie", cookie::set_cookie(LOGIN_COOKIE, &sealed, LOGIN_SECONDS))
@@ -149,10 +194,25 @@ pub async fn callback<P: Platform>(
     };
     let failed = |e: DiscordError| page(502, "Login with Discord failed", &e.describe());
     // Identity was all the page needed: the token is dropped, not revoked (see the module comment).
-    let user = match crate::web::callback::discord_login(req, cfg, secrets, platform, code).await {
-        Ok((_, user)) => user,
+    let (tokens, user) = match crate::web::callback::discord_login(req, cfg, secrets, platform, code).await {
+        Ok(login) => login,
         Err(e) => return failed(e).append_header("set-cookie", clear),
     };
+    // The page is for the people this server admits, like the MCP login (second review).
+    if cfg.has_policy() {
+        match crate::web::callback::allowed(cfg, platform, &user, &tokens.access_token).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return page(
+                    403,
+                    "Access refused",
+                    "This server admits only the Discord accounts, or members of the Discord servers, that its operator listed.",
+                )
+                .append_header("set-cookie", clear)
+            }
+            Err(e) => return failed(e).append_header("set-cookie", clear),
+        }
+    }
     let now = req.now_s();
     let Some(nonce) = keys::random_token::<16>() else {
         return page(500, "Something went wrong", "The login could not be completed. Please try again.");
@@ -213,6 +273,7 @@ pub async fn act<P: Platform>(
             see_other("/apps").append_header("set-cookie", cookie::set_cookie(SESSION_COOKIE, "", 0))
         }
         (Some("revoke"), Some(grant)) if crate::rules::oauth::grant::is_grant_id(grant) => {
+            forget_list(&s.id);
             match revoke::disconnect(cfg, secrets, keys, platform, now, &s.id, grant).await {
                 // This browser's remembered approval of the client goes too: it must ask again.
                 Ok(Some(client_id)) => match crate::web::consent::forget_consent(req, keys, &client_id) {

@@ -97,6 +97,7 @@ pub async fn callback<P: Platform>(
     }
     let granted: Vec<&str> = pending.scopes().collect();
     let profile = Profile::from_discord(&user, &granted);
+    crate::web::apps::forget_list(&user.id);
     let (Some(jti), Ok(mut to)) = (keys::random_token::<16>(), url::Url::parse(&pending.redirect_uri)) else {
         return AppError::Internal.into_reply(true);
     };
@@ -119,7 +120,7 @@ pub async fn callback<P: Platform>(
 
 /// The access policy: a listed user, or a member of a listed server. Discord is asked for the
 /// person's servers only when a server list is set and the user list did not already decide.
-async fn allowed<P: Platform>(
+pub(super) async fn allowed<P: Platform>(
     cfg: &Config,
     platform: &P,
     user: &discord::DiscordUser,

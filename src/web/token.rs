@@ -295,6 +295,8 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
             {
                 return kv_error();
             }
+            // The connected apps page shows when a grant was last refreshed.
+            crate::web::apps::forget_list(&token.user);
             issued.scope
         }
         (Step::RetryIfSuccessorUnused, Some(s)) => match kv.get(&kvkey::successor_record(&next)).await {
@@ -432,6 +434,7 @@ pub(super) async fn revoke_grant<P: Platform>(
     // The tombstone drops the sealed Discord tokens; the mark above is what refresh relies on.
     let _ = kv.put(&kvkey::grant(user, grant), &tombstone, ttl).await;
     remember_revoked(grant, cx.now + cx.cfg.access_token_ttl + access_token::LEEWAY_SECONDS, cx.now);
+    crate::web::apps::forget_list(user);
     let _ = kv.delete(&kvkey::discord(grant)).await;
     let _ = kv.delete(&kvkey::guilds(grant)).await;
     if let Some(t) = upstream {

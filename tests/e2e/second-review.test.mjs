@@ -99,3 +99,42 @@ describe('4. Deny and a cancelled login send a person to an unvetted redirect UR
     assert.match(cancelled.html, /Return to the application at <code>127\.0\.0\.1<\/code>/);
   });
 });
+
+describe('2. the connected apps page cannot spend the day\'s KV lists', () => {
+  let d;
+  let w;
+  before(async () => {
+    d = await startStandin();
+    w = await startWorker({ bindings: completeBindings(d.url), countKv: true });
+  });
+  after(async () => { await w?.close(); await d?.close(); });
+
+  test('HEAD reads nothing, and reloads within 5 minutes read nothing more; a disconnect reads again', async () => {
+    const jar = new Jar();
+    await login(w.url, { jar });
+    const first = await visit(jar, `${w.url}/apps/login`);
+    assert.equal(first.url, `${w.url}/apps`);
+    const before = await w.kvOps();
+    const head = await visit(jar, `${w.url}/apps`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    for (let i = 0; i < 20; i++) assert.equal((await visit(jar, `${w.url}/apps`)).status, 200);
+    const after = await w.kvOps();
+    assert.deepEqual([after.list - before.list, after.get - before.get], [0, 0], 'no list and no read for 21 views');
+    const csrf = first.html.match(/name="csrf" value="([^"]*)"/)[1];
+    const grant = first.html.match(/name="grant" value="([^"]+)"/)[1];
+    const done = await visit(jar, `${w.url}/apps`, { method: 'POST', headers: { ...FORM, 'sec-fetch-site': 'same-origin' }, body: new URLSearchParams({ action: 'revoke', grant, csrf }) });
+    assert.match(done.url, /done=revoked/);
+    assert.doesNotMatch(done.html, new RegExp(`value="${grant}"`), 'the list after a disconnect is read again, without it');
+  });
+
+  test('the access policy applies to the page\'s login too', async () => {
+    const policed = await startWorker({ bindings: completeBindings(d.url, { ALLOWED_DISCORD_USERS: '1234567890123456789' }) });
+    try {
+      const refused = await visit(new Jar(), `${policed.url}/apps/login`);
+      assert.equal(refused.status, 403);
+      assert.match(refused.html, /Access refused/);
+    } finally {
+      await policed.close();
+    }
+  });
+});
