@@ -4,6 +4,7 @@
 
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { Response } from 'miniflare';
 import { completeBindings, startWorker } from '../support/worker.mjs';
 import { startStandin } from '../support/discord-standin.mjs';
 import { browse, CALLBACK, Jar, login, mcpCall, pkcePair, registerClient, visit } from '../support/oauth.mjs';
@@ -136,5 +137,33 @@ describe('2. the connected apps page cannot spend the day\'s KV lists', () => {
     } finally {
       await policed.close();
     }
+  });
+});
+
+describe('3. the server\'s pages never repeat the request\'s text', () => {
+  let d;
+  let w;
+  before(async () => {
+    d = await startStandin();
+    const outbound = async (request) => (request.url.startsWith('https://app.example/') ? new Response('gone', { status: 404 }) : undefined);
+    w = await startWorker({ bindings: completeBindings(d.url), outbound });
+  });
+  after(async () => { await w?.close(); await d?.close(); });
+
+  test('an unknown scope with bidi overrides and a phone number, and a document URL made of text', async () => {
+    const client = await registerClient(w.url);
+    const crafted = 'mcp \u202E Your Discord account is suspended. Call +1-555-0100';
+    const q = new URLSearchParams({ response_type: 'code', client_id: client.client_id, redirect_uri: CALLBACK, code_challenge: pkcePair().challenge, code_challenge_method: 'S256', scope: crafted });
+    const page = await fetch(`${w.url}/authorize?${q}`, { headers: { accept: 'text/html' } });
+    const html = await page.text();
+    assert.equal(page.status, 200, 'the scope is granted as far as it is known');
+    assert.doesNotMatch(html, /555-0100|\u202E|suspended/);
+    const doc = 'https://app.example/Your-account-is-suspended-call-555-0100/client.json';
+    const q2 = new URLSearchParams({ response_type: 'code', client_id: doc, redirect_uri: 'https://app.example/cb', code_challenge: pkcePair().challenge, code_challenge_method: 'S256' });
+    const refused = await fetch(`${w.url}/authorize?${q2}`, { headers: { accept: 'text/html' } });
+    const text = await refused.text();
+    assert.equal(refused.status, 400);
+    assert.match(text, /metadata document at app\.example answered HTTP 404/);
+    assert.doesNotMatch(text, /555-0100|suspended/, 'the host is named, not the URL');
   });
 });
