@@ -44,6 +44,10 @@ const VARS = {
   },
   DISABLE_REGISTRATION: { problem: () => null },
   DISABLE_METADATA_DOCUMENTS: { problem: () => null },
+  DISCORD_PUBLIC_KEY: {
+    problem: (v) => !/^[0-9a-fA-F]{64}$/.test(v.trim()) && 'is not a public key: 64 hex digits',
+    fix: `copy the Public Key from the application's General Information page in the Discord developer portal into DISCORD_PUBLIC_KEY under [vars] in ${shown}, or delete the line`,
+  },
   PRIVATE_KEY_JWT: {
     problem: (v) => !/^(true|1|yes|false|0|no|off)$/.test(v.trim()) && 'must be true or false (it is on unless false, 0, no or off)',
     fix: `set PRIVATE_KEY_JWT = "false" under [vars] in ${shown} to switch it off, or delete the line (on is the default)`,

@@ -119,6 +119,7 @@ pub mod signer {
                     let key = p256::ecdsa::SigningKey::try_from(&jwk).unwrap();
                     Es256.token(&header, &claims, &key).unwrap()
                 }
+                Alg::Ed25519 => unreachable!("client assertions are RS256 or ES256"),
             }
         }
 
@@ -129,6 +130,43 @@ pub mod signer {
 
     /// What WebCrypto's `verify` answers, natively.
     pub fn verify(alg: Alg, jwk: &str, message: &[u8], signature: &[u8]) -> bool {
+        if alg == Alg::Ed25519 {
+            return ed25519(jwk, message, signature);
+        }
         crate::rules::oauth::assertion::verify_in_wasm(alg, jwk, message, signature)
+    }
+
+    fn ed25519(jwk: &str, message: &[u8], signature: &[u8]) -> bool {
+        use base64::Engine;
+        let x = serde_json::from_str::<Value>(jwk).ok().and_then(|k| k["x"].as_str().map(String::from));
+        let key = x.and_then(|x| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(x).ok());
+        let (Some(Ok(key)), Ok(sig)) = (
+            key.map(|k| ed25519_compact::PublicKey::from_slice(&k)),
+            ed25519_compact::Signature::from_slice(signature),
+        ) else {
+            return false;
+        };
+        key.verify(message, &sig).is_ok()
+    }
+
+    /// Discord's side of webhook events: an Ed25519 key pair (fixed), signing as Discord does.
+    pub struct EventSigner(pub ed25519_compact::KeyPair);
+
+    impl Default for EventSigner {
+        fn default() -> Self {
+            EventSigner(ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([7; 32])))
+        }
+    }
+
+    impl EventSigner {
+        pub fn public_hex(&self) -> String {
+            self.0.pk.iter().map(|b| format!("{b:02x}")).collect()
+        }
+
+        /// `X-Signature-Ed25519` for `timestamp` and `body`.
+        pub fn sign(&self, timestamp: &str, body: &str) -> String {
+            let message = [timestamp.as_bytes(), body.as_bytes()].concat();
+            self.0.sk.sign(message, None).iter().map(|b| format!("{b:02x}")).collect()
+        }
     }
 }

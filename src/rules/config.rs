@@ -149,6 +149,9 @@ pub struct Config {
     /// `DISABLE_METADATA_DOCUMENTS=true`: clients identified by a metadata document URL are
     /// unknown, so with `DISABLE_REGISTRATION` only configured clients remain.
     pub metadata_documents_disabled: bool,
+    /// `DISCORD_PUBLIC_KEY`: the application's public key (hex), which turns on the webhook
+    /// events endpoint (`POST /discord/events`); `None` leaves it off.
+    pub discord_public_key: Option<[u8; 32]>,
     /// `PRIVATE_KEY_JWT=false` stops advertising and honouring `private_key_jwt` for
     /// metadata-document clients (on by default); such clients then authenticate as `none`.
     pub private_key_jwt: bool,
@@ -234,6 +237,21 @@ impl Config {
         let local_only = flag("LOCAL_ONLY");
         let registration_disabled = flag("DISABLE_REGISTRATION");
         let metadata_documents_disabled = flag("DISABLE_METADATA_DOCUMENTS");
+        let discord_public_key = match non_empty("DISCORD_PUBLIC_KEY") {
+            None => None,
+            Some(v) => match crate::rules::discord_events::parse_public_key(&v) {
+                Some(k) => Some(k),
+                None => {
+                    problems.push(Problem {
+                        name: "DISCORD_PUBLIC_KEY",
+                        issue: Issue::Invalid(
+                            "must be the application's public key: 64 hex digits (General Information in the developer portal)",
+                        ),
+                    });
+                    None
+                }
+            },
+        };
         let private_key_jwt =
             !non_empty("PRIVATE_KEY_JWT").is_some_and(|v| matches!(v.trim(), "false" | "0" | "no" | "off"));
         // A number of seconds within its bounds; anything else is a problem, and the default.
@@ -293,6 +311,7 @@ impl Config {
             local_only,
             registration_disabled,
             metadata_documents_disabled,
+            discord_public_key,
             private_key_jwt,
             access_token_ttl,
             discord_client_id,

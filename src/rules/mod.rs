@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod discord;
+pub mod discord_events;
 pub mod keys;
 pub mod mcp;
 pub mod oauth;

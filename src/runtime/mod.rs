@@ -74,7 +74,7 @@ export async function rate_limit(limiter, key) {
 export async function verify_jws(alg, jwk, data, sig) {
   try {
     const ec = alg === "ES256";
-    const params = ec ? { name: "ECDSA", namedCurve: "P-256" } : { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
+    const params = alg === "Ed25519" ? { name: "Ed25519" } : ec ? { name: "ECDSA", namedCurve: "P-256" } : { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
     const key = await crypto.subtle.importKey("jwk", JSON.parse(jwk), params, false, ["verify"]);
     return await crypto.subtle.verify(ec ? { name: "ECDSA", hash: "SHA-256" } : params, key, sig, data);
   } catch (e) {

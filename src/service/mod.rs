@@ -17,7 +17,7 @@ use crate::web::io::PlatformIo;
 use crate::web::mcp::{self, Endpoint};
 use crate::web::pages;
 use crate::web::{authorize, bearer, callback, discovery};
-use crate::web::{revoke, token};
+use crate::web::{events, revoke, token};
 
 pub async fn handle<P: Platform>(req: &RequestInfo, cfg: &Config, platform: &P) -> Reply {
     let mcp_message = is_mcp_path(req.url.path()) && matches!(req.method.as_str(), "POST" | "OPTIONS");
@@ -123,6 +123,10 @@ async fn dispatch<P: Platform>(route: Route, req: &RequestInfo, cfg: &Config, pl
         Route::AppsLogin => {
             let secrets = cfg.secrets()?;
             apps::login(req, cfg, &secrets, cfg.auth_keys()?)
+        }
+        Route::DiscordEvents => {
+            let secrets = cfg.secrets()?;
+            events::events(req, cfg, &secrets, cfg.auth_keys()?, platform).await
         }
     })
 }

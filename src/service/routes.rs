@@ -25,6 +25,8 @@ pub enum Route {
     Apps,
     AppsAction,
     AppsLogin,
+    /// Discord's webhook events (`DISCORD_PUBLIC_KEY`).
+    DiscordEvents,
     /// `OPTIONS` on a known path: `204` with `Allow`.
     Options {
         allow: &'static str,
@@ -50,6 +52,7 @@ impl Route {
             Route::Apps => "apps",
             Route::AppsAction => "apps_action",
             Route::AppsLogin => "apps_login",
+            Route::DiscordEvents => "discord_events",
             Route::Options { .. } => "preflight",
         }
     }
@@ -83,6 +86,7 @@ const TABLE: &[Entry] = &[
     ("/introspect", "POST, OPTIONS", &[("POST", Route::Introspect)]),
     ("/apps", "GET, HEAD, POST, OPTIONS", &[("GET", Route::Apps), ("POST", Route::AppsAction)]),
     ("/apps/login", "GET, HEAD, OPTIONS", &[("GET", Route::AppsLogin)]),
+    ("/discord/events", "POST, OPTIONS", &[("POST", Route::DiscordEvents)]),
 ];
 
 /// Paths that serve the MCP endpoint (their `OPTIONS` is a CORS preflight).

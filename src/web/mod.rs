@@ -10,6 +10,7 @@ pub mod callback;
 pub mod consent;
 pub mod discovery;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod io;
 pub mod log;

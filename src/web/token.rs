@@ -426,7 +426,25 @@ pub(super) async fn revoke_grant<P: Platform>(
     record: &GrantRecord,
     reason: &str,
 ) -> Result<(), StoreError> {
-    let upstream = discord_tokens(kv, cx.keys, grant, record).await.ok().flatten();
+    end_grant(cx, kv, user, grant, record, reason, true).await
+}
+
+/// [`revoke_grant`], telling Discord or not: not when Discord told us (the person removed the
+/// application there, so its authorization is already gone, and a revoke would be one more
+/// invalid request from a shared Workers address).
+pub(super) async fn end_grant<P: Platform>(
+    cx: &Ctx<'_, P>,
+    kv: &P::Kv,
+    user: &str,
+    grant: &str,
+    record: &GrantRecord,
+    reason: &str,
+    tell_discord: bool,
+) -> Result<(), StoreError> {
+    let upstream = match tell_discord {
+        true => discord_tokens(kv, cx.keys, grant, record).await.ok().flatten(),
+        false => None,
+    };
     let tombstone = serde_json::to_string(&record.revoke(cx.now, reason))
         .map_err(|e| StoreError::Backend(format!("tombstone: {e}")))?;
     let ttl = Some(ttl_until(record.expires, cx.now));

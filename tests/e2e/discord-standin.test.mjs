@@ -35,6 +35,37 @@ describe('Discord stand-in', () => {
     });
   }
 
+  test('webhook events are signed as Discord signs them: Ed25519 over the timestamp and the body', async () => {
+    const http = await import('node:http');
+    const { createPublicKey, verify } = await import('node:crypto');
+    const got = [];
+    const sink = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => { got.push({ headers: req.headers, body }); res.writeHead(204).end(); });
+    });
+    await new Promise((r) => sink.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${sink.address().port}/events`;
+      await d.ping(url);
+      await d.deauthorize(url, DEFAULT_USER.id);
+      const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(d.publicKey, 'hex').toString('base64url') }, format: 'jwk' });
+      for (const { headers, body } of got) {
+        const signed = Buffer.from(headers['x-signature-timestamp'] + body);
+        assert.ok(verify(null, signed, key, Buffer.from(headers['x-signature-ed25519'], 'hex')), 'verifies with the public key');
+        assert.ok(Math.abs(Number(headers['x-signature-timestamp']) - Date.now() / 1000) < 5);
+      }
+      assert.deepEqual(JSON.parse(got[0].body), { version: 1, application_id: d.clientId, type: 0 });
+      const event = JSON.parse(got[1].body);
+      assert.equal(event.type, 1);
+      assert.equal(event.event.type, 'APPLICATION_DEAUTHORIZED');
+      assert.equal(event.event.data.user.id, DEFAULT_USER.id);
+      assert.match(d.publicKey, /^[0-9a-f]{64}$/);
+    } finally {
+      sink.close();
+    }
+  });
+
   test('authorize redirects back with code and state; a code is single-use', async () => {
     const code = await authorize();
     const ok = await tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT });

@@ -14,7 +14,7 @@
 // Run alone: node tests/support/discord-standin.mjs [--port 8788] [--page]
 
 import http from 'node:http';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign, timingSafeEqual } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 
 export const STANDIN_CLIENT_ID = 'standin-client-id';
@@ -329,8 +329,34 @@ export async function startStandin(options = {}) {
   });
   const { port } = server.address();
 
+  // The application's webhook signing key, as Discord holds it (Ed25519); the Worker gets the
+  // public half as DISCORD_PUBLIC_KEY.
+  const events = generateKeyPairSync('ed25519');
+  const publicKey = Buffer.from(events.publicKey.export({ format: 'jwk' }).x, 'base64url').toString('hex');
+  /** Posts a webhook event to `url` as Discord does: JSON, signed with Ed25519 over the
+   *  timestamp and the body. `tamper` changes what is sent: { timestamp, signature, body }. */
+  async function sendEvent(url, payload, tamper = {}) {
+    const body = JSON.stringify(payload);
+    const timestamp = String(tamper.timestamp ?? Math.floor(Date.now() / 1000));
+    const signature = tamper.signature ?? sign(null, Buffer.from(timestamp + body), events.privateKey).toString('hex');
+    const headers = { 'content-type': 'application/json', 'user-agent': 'Discord-Webhook/1.0 (https://discord.com)' };
+    if (tamper.signature !== null) headers['x-signature-ed25519'] = signature;
+    headers['x-signature-timestamp'] = timestamp;
+    return fetch(url, { method: 'POST', headers, body: tamper.body ?? body });
+  }
+
   const handle_ = {
     url: `http://127.0.0.1:${port}`,
+    /** DISCORD_PUBLIC_KEY for the Worker: the hex public key of the events signing key. */
+    publicKey,
+    sendEvent,
+    /** The PING Discord sends when the Webhook Events URL is set. */
+    ping: (url) => sendEvent(url, { version: 1, application_id: cfg.clientId, type: 0 }),
+    /** APPLICATION_DEAUTHORIZED: the person removed the application in Discord's settings. */
+    deauthorize: (url, userId = user.id, tamper = {}) => sendEvent(url, {
+      version: 1, application_id: cfg.clientId, type: 1,
+      event: { type: 'APPLICATION_DEAUTHORIZED', timestamp: new Date().toISOString(), data: { user: { ...DEFAULT_USER, id: userId } } },
+    }, tamper),
     port,
     clientId: cfg.clientId,
     clientSecret: cfg.clientSecret,

@@ -25,6 +25,8 @@ const MIN_RSA_N_CHARS: usize = 342;
 pub enum Alg {
     Rs256,
     Es256,
+    /// Discord's webhook signatures (`rules::discord_events`); never a client assertion's.
+    Ed25519,
 }
 
 pub const ALGS: &[&str] = &["RS256", "ES256"];
@@ -42,6 +44,7 @@ impl Alg {
         match self {
             Alg::Rs256 => "RS256",
             Alg::Es256 => "ES256",
+            Alg::Ed25519 => "Ed25519",
         }
     }
 }
@@ -168,6 +171,7 @@ pub fn select_key(jwks: &[u8], a: &Assertion) -> Result<String, KeyError> {
             let kind_ok = match a.alg {
                 Alg::Rs256 => s(k, "kty").as_deref() == Some("RSA"),
                 Alg::Es256 => s(k, "kty").as_deref() == Some("EC") && s(k, "crv").as_deref() == Some("P-256"),
+                Alg::Ed25519 => false,
             };
             kid_ok
                 && kind_ok
@@ -189,6 +193,7 @@ pub fn select_key(jwks: &[u8], a: &Assertion) -> Result<String, KeyError> {
             format!(r#"{{"kty":"RSA","n":"{n}","e":"{e}"}}"#)
         }
         Alg::Es256 => format!(r#"{{"kty":"EC","crv":"P-256","x":"{}","y":"{}"}}"#, b64("x")?, b64("y")?),
+        Alg::Ed25519 => return Err(KeyError::Invalid),
     })
 }
 
@@ -212,6 +217,7 @@ pub fn verify_in_wasm(alg: Alg, jwk: &str, message: &[u8], signature: &[u8]) -> 
                 _ => false,
             }
         }
+        Alg::Ed25519 => false,
     }
 }
 
