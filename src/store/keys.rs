@@ -34,9 +34,18 @@ pub fn successor_record(token: &RefreshToken) -> String {
     refresh_record(&token.grant, token.generation.saturating_add(1))
 }
 
-/// `discord:<grant>`: Discord tokens refreshed since login, or the mark that Discord refused them.
+/// `discord:<grant>`: Discord tokens refreshed since login, or the mark that Discord refused
+/// them, as written before one Discord authorization per person: read only when the person has
+/// no `discord-user:` record yet, deleted when the grant ends.
 pub fn discord(grant: &str) -> String {
     format!("discord:{grant}")
+}
+
+/// `discord-user:<discord user>`: the person's Discord tokens as last refreshed, shared by all
+/// their grants (Discord keeps one authorization per person and application), or the mark that
+/// Discord refused them.
+pub fn discord_user(user: &str) -> String {
+    format!("discord-user:{user}")
 }
 
 /// `guilds:<grant>`: the person's Discord servers, cached for a few minutes.

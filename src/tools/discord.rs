@@ -16,8 +16,11 @@ use crate::rules::keys::AuthKeys;
 use crate::rules::mcp::tool::{Args, Call, Caller, Io, IoStore, Output, ToolFuture};
 use crate::rules::oauth::grant::GrantRecord;
 use crate::rules::platform::Store;
-use crate::store::grants::{discord_tokens, DiscordState};
+use crate::store::grants::{discord_tokens, person_aad, DiscordState};
 use crate::store::keys as kvkey;
+
+/// A person's Discord state lives as long as a grant can: any grant of theirs may need it.
+const PERSON_TTL: u64 = crate::rules::oauth::grant::MAX_GRANT_SECONDS as u64;
 
 /// How long a person's server list is served from KV before Discord is asked again.
 pub const GUILDS_CACHE_SECONDS: i64 = 300;
@@ -194,12 +197,15 @@ impl Discord<'_> {
                 if fresh.refresh_token.is_none() {
                     fresh.refresh_token = old.refresh_token.clone();
                 }
-                let state = DiscordState { tokens: fresh.seal(&self.keys.discord, grant), reconnect: None };
+                // One Discord authorization per person: the refreshed tokens serve all their
+                // grants, and the one refresh token Discord now accepts is kept in one place.
+                let user = &record.user.id;
+                let sealed = fresh.seal(&self.keys.discord, &person_aad(user));
+                let state = DiscordState { tokens: sealed, reconnect: None, at: now, from: None };
                 if let Ok(v) = serde_json::to_string(&state) {
-                    let ttl = record.expires.saturating_sub(now).max(60) as u64;
                     // If this write fails the next call refreshes again with the new refresh
                     // token lost: Discord then refuses and the person reconnects. Say so.
-                    if kv.put(&kvkey::discord(grant), &v, Some(ttl)).await.is_err() {
+                    if kv.put(&kvkey::discord_user(user), &v, Some(PERSON_TTL)).await.is_err() {
                         return Err(Output::error("Storage is unavailable; try again."));
                     }
                 }
@@ -220,11 +226,12 @@ impl Discord<'_> {
         }
     }
 
+    /// Discord refused the person's tokens: every grant made before now must reconnect (a new
+    /// login brings new tokens, newer than this mark).
     async fn mark_reconnect<S: Store>(&self, kv: &S, grant: &str, record: &GrantRecord, now: i64) {
-        let state = DiscordState { tokens: None, reconnect: Some(now) };
+        let state = DiscordState { tokens: None, reconnect: Some(now), at: now, from: Some(grant.to_string()) };
         if let Ok(v) = serde_json::to_string(&state) {
-            let ttl = record.expires.saturating_sub(now).max(60) as u64;
-            let _ = kv.put(&kvkey::discord(grant), &v, Some(ttl)).await;
+            let _ = kv.put(&kvkey::discord_user(&record.user.id), &v, Some(PERSON_TTL)).await;
         }
     }
 }
@@ -305,7 +312,7 @@ mod tests {
         let out = run(&fake, &cfg, NOW);
         assert!(!out.is_error);
         assert_eq!(out.structured.as_ref().unwrap()["guilds"][0]["name"], "One");
-        assert_eq!(fake.kv.take_ops(), ops(3, 1), "uncached");
+        assert_eq!(fake.kv.take_ops(), ops(4, 1), "uncached: cache, grant, the person's tokens, a grant's older ones");
         let again = run(&fake, &cfg, NOW + 10);
         assert_eq!(again.structured.as_ref().unwrap()["cached"], true);
         assert_eq!(fake.kv.take_ops(), ops(0, 0), "cached in this isolate");
@@ -325,11 +332,13 @@ mod tests {
             fake.sent.borrow().as_slice(),
             ["https://discord.com/api/oauth2/token", "https://discord.com/api/v10/users/@me/guilds"]
         );
-        assert_eq!(fake.kv.take_ops(), ops(3, 2), "expired: refreshed tokens and cache written");
-        let state: DiscordState = serde_json::from_str(&fake.kv.entries.borrow()[&kvkey::discord(GRANT)].0).unwrap();
+        assert_eq!(fake.kv.take_ops(), ops(4, 2), "expired: refreshed tokens and cache written");
+        let person = kvkey::discord_user("42");
+        let state: DiscordState = serde_json::from_str(&fake.kv.entries.borrow()[&person].0).unwrap();
         let keys = cfg.secrets().unwrap().auth_keys();
-        let fresh = StoredTokens::open(&keys.discord, state.tokens.as_deref().unwrap(), GRANT).unwrap();
-        assert_eq!(fresh.access_token, "new-at");
+        let fresh = StoredTokens::open(&keys.discord, state.tokens.as_deref().unwrap(), &person_aad("42")).unwrap();
+        assert_eq!(fresh.access_token, "new-at", "kept once for the person, not per grant");
+        assert!(StoredTokens::open(&keys.discord, state.tokens.as_deref().unwrap(), GRANT).is_none());
     }
 
     #[test]
@@ -374,7 +383,12 @@ mod tests {
         let keys = cfg.secrets().unwrap().auth_keys();
         let newer =
             StoredTokens { access_token: "newer".into(), refresh_token: Some("rt2".into()), expires_at: NOW + 600 };
-        let state = DiscordState { tokens: newer.seal(&keys.discord, GRANT), reconnect: None };
+        let state = DiscordState {
+            tokens: newer.seal(&keys.discord, &person_aad("42")),
+            reconnect: None,
+            at: NOW + 1,
+            from: None,
+        };
         let stored = serde_json::to_string(&state).unwrap();
         fake.answers.borrow_mut().push((400, r#"{"error":"invalid_grant"}"#));
         let record: GrantRecord =
@@ -383,10 +397,11 @@ mod tests {
         let up = Discord { io: &io, cfg: &cfg, secrets: cfg.secrets().unwrap(), keys: &keys };
         // What this call read before the other one stored its successor.
         let old = StoredTokens { access_token: "at".into(), refresh_token: Some("rt".into()), expires_at: NOW - 1 };
-        block_on(fake.kv.put(&kvkey::discord(GRANT), &stored, None)).unwrap();
+        block_on(fake.kv.put(&kvkey::discord_user("42"), &stored, None)).unwrap();
         let got = block_on(up.refresh(&fake.kv, GRANT, &record, &old, NOW)).ok().unwrap();
         assert_eq!(got.access_token, "newer");
-        let state: DiscordState = serde_json::from_str(&fake.kv.entries.borrow()[&kvkey::discord(GRANT)].0).unwrap();
+        let state: DiscordState =
+            serde_json::from_str(&fake.kv.entries.borrow()[&kvkey::discord_user("42")].0).unwrap();
         assert_eq!(state.reconnect, None, "not marked");
     }
 }

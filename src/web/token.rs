@@ -5,7 +5,7 @@
 //!
 //! KV per request (counted by the tests below): redeeming a code reads 1 key and writes 1 (the
 //! grant); a refresh reads 3 or 4 (one more for a retry) and writes 1 (the successor's record);
-//! a revocation reads 2, writes 2 and deletes 2.
+//! a revocation reads 3, lists 1 (the person's other grants), writes 2 and deletes 3.
 
 use serde_json::json;
 
@@ -23,7 +23,7 @@ use crate::rules::oauth::grant::{self, GrantRecord, Profile};
 use crate::rules::oauth::refresh::{self, Issued, RefreshToken, Step};
 use crate::rules::platform::Platform;
 use crate::rules::platform::{Store, StoreError};
-use crate::store::grants::{discord_tokens, read_json, revoked, ttl_until};
+use crate::store::grants::{discord_tokens, other_active_grant, read_json, revoked, ttl_until};
 use crate::store::keys as kvkey;
 use crate::store::revoked::{remember_revoked, revoked_here};
 use crate::web::http::{Reply, RequestInfo, MAX_OAUTH_BODY_BYTES};
@@ -441,7 +441,10 @@ pub(super) async fn end_grant<P: Platform>(
     reason: &str,
     tell_discord: bool,
 ) -> Result<(), StoreError> {
-    let upstream = match tell_discord {
+    // The Discord authorization is the person's, shared by their grants: revoked at Discord
+    // (which ends all of its tokens) only with their last grant. Unsure (KV failed): keep it.
+    let last = !other_active_grant(kv, user, grant, cx.now).await.unwrap_or(true);
+    let upstream = match tell_discord && last {
         true => discord_tokens(kv, cx.keys, grant, record).await.ok().flatten(),
         false => None,
     };
@@ -454,6 +457,9 @@ pub(super) async fn end_grant<P: Platform>(
     remember_revoked(grant, cx.now + cx.cfg.access_token_ttl + access_token::LEEWAY_SECONDS, cx.now);
     crate::web::apps::forget_list(user);
     let _ = kv.delete(&kvkey::discord(grant)).await;
+    if last {
+        let _ = kv.delete(&kvkey::discord_user(user)).await;
+    }
     let _ = kv.delete(&kvkey::guilds(grant)).await;
     if let Some(t) = upstream {
         let _ = cx.platform.fetch(discord::revoke_request(&cx.cfg.discord, cx.secrets, &t)).await;
@@ -855,7 +861,11 @@ mod tests {
         fake.kv.take_ops();
         assert_eq!(post(&fake, "/revoke", &format!("client_id={}&token={}", enc(&id), enc(&rt)), now).0, 200);
         assert_eq!(fake.sent.borrow().len(), 1, "Discord revoke");
-        assert_eq!(fake.kv.take_ops(), Ops { reads: 2, writes: 2, deletes: 2, lists: 0 }, "a revocation");
+        assert_eq!(
+            fake.kv.take_ops(),
+            Ops { reads: 3, writes: 2, deletes: 3, lists: 1 },
+            "a revocation: the grant, the person's other grants (a list), their Discord tokens"
+        );
         let record = fake.kv.entries.borrow().values().next().unwrap().0.clone();
         let g: GrantRecord = serde_json::from_str(&record).unwrap();
         assert_eq!(g.revoked.unwrap().reason, "revoked by the client");

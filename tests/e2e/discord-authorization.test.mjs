@@ -1,0 +1,45 @@
+// One Discord authorization per person, as Discord keeps it: revoking any one Discord token
+// ends every token of that person (the stand-in does so). Ending one grant must not break the
+// person's other clients; ending the last one revokes the authorization at Discord.
+
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { completeBindings, startWorker } from '../support/worker.mjs';
+import { startStandin } from '../support/discord-standin.mjs';
+import { login, mcpCall } from '../support/oauth.mjs';
+
+async function guilds(base, token) {
+  const res = await mcpCall(base, token, 'discord_guilds');
+  const text = await res.text();
+  const json = JSON.parse(text.startsWith('{') ? text : text.split('\n').find((l) => l.startsWith('data:')).slice(5));
+  return json.result;
+}
+
+describe('one Discord authorization per person', () => {
+  let d;
+  let w;
+  before(async () => {
+    d = await startStandin();
+    w = await startWorker({ bindings: completeBindings(d.url) });
+  });
+  after(async () => { await w?.close(); await d?.close(); });
+
+  const revokes = () => d.requests.filter((r) => r.path === '/api/oauth2/token/revoke').length;
+  const revoke = (s) => fetch(`${w.url}/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ client_id: s.client.client_id, token: s.tokens.refresh_token }) });
+
+  test('two clients of one person: ending one leaves the other\'s discord_guilds working; ending the last revokes at Discord', async () => {
+    const a = await login(w.url, { scope: 'mcp guilds' });
+    const b = await login(w.url, { scope: 'mcp guilds' });
+    const before = revokes();
+    assert.equal((await revoke(a)).status, 200);
+    assert.equal(revokes(), before, 'Discord is not told while another grant of the person lives');
+    // Its first call reaches Discord with the person's tokens: still valid there.
+    const guildCalls = d.requests.filter((r) => r.path === '/api/v10/users/@me/guilds').length;
+    const after = await guilds(w.url, b.tokens.access_token);
+    assert.equal(d.requests.filter((r) => r.path === '/api/v10/users/@me/guilds').length, guildCalls + 1, 'asked Discord');
+    assert.equal(after.isError, undefined, JSON.stringify(after));
+    assert.equal((await revoke(b)).status, 200);
+    assert.equal(revokes(), before + 1, 'the last grant ends: the authorization is revoked at Discord');
+    assert.equal(d.liveGrants().size, 0, 'nothing of the person is left at Discord');
+  });
+});
