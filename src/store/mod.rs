@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use crate::rules::platform::{check_key, storage_ttl, Store, StoreError, LIST_PAGE};
 
+pub mod discord_session;
 pub mod grants;
 pub mod keys;
 pub mod revoked;

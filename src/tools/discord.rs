@@ -11,16 +11,13 @@
 use serde_json::json;
 
 use crate::rules::config::{Config, Secrets};
-use crate::rules::discord::{self, DiscordError, Guild, StoredTokens};
+use crate::rules::discord::{DiscordError, Guild};
 use crate::rules::keys::AuthKeys;
 use crate::rules::mcp::tool::{Args, Call, Caller, Io, IoStore, Output, ToolFuture};
 use crate::rules::oauth::grant::GrantRecord;
 use crate::rules::platform::Store;
-use crate::store::grants::{discord_tokens, person_aad, DiscordState};
+use crate::store::discord_session::{Session, SessionError};
 use crate::store::keys as kvkey;
-
-/// A person's Discord state lives as long as a grant can: any grant of theirs may need it.
-const PERSON_TTL: u64 = crate::rules::oauth::grant::MAX_GRANT_SECONDS as u64;
 
 /// How long a person's server list is served from KV before Discord is asked again.
 pub const GUILDS_CACHE_SECONDS: i64 = 300;
@@ -127,29 +124,8 @@ impl Discord<'_> {
             Err(_) => return Output::error("Storage is unavailable; try again."),
         };
         let Some(record) = record.filter(|r| r.active(now)) else { return Output::error(RECONNECT) };
-        let mut tokens = match discord_tokens(kv, self.keys, grant, &record).await {
-            Ok(Some(t)) => t,
-            Ok(None) => return Output::error(RECONNECT),
-            Err(_) => return Output::error("Storage is unavailable; try again."),
-        };
-        let mut refreshed = false;
-        if tokens.stale(now) {
-            tokens = match self.refresh(kv, grant, &record, &tokens, now).await {
-                Ok(t) => t,
-                Err(out) => return out,
-            };
-            refreshed = true;
-        }
-        let mut answer = self.fetch_guilds(&tokens).await;
-        // Discord may end a token before its stated expiry: refresh once, then give up.
-        if matches!(answer, Err(DiscordError::Unexpected(401))) && !refreshed {
-            tokens = match self.refresh(kv, grant, &record, &tokens, now).await {
-                Ok(t) => t,
-                Err(out) => return out,
-            };
-            answer = self.fetch_guilds(&tokens).await;
-        }
-        match answer {
+        let session = Session { io: self.io, cfg: self.cfg, secrets: self.secrets, keys: self.keys };
+        match session.guilds(kv, grant, &record, now).await {
             Ok(guilds) => {
                 let fresh = Cached { at: now, guilds: guilds.clone() };
                 remember(grant, &fresh);
@@ -158,80 +134,9 @@ impl Discord<'_> {
                 }
                 result(&guilds, now, false)
             }
-            Err(DiscordError::Unexpected(401)) => {
-                self.mark_reconnect(kv, grant, &record, now).await;
-                Output::error(RECONNECT)
-            }
-            Err(e) => discord_error(&e),
-        }
-    }
-
-    async fn fetch_guilds(&self, tokens: &StoredTokens) -> Result<Vec<Guild>, DiscordError> {
-        match self.io.fetch(discord::guilds_request(&self.cfg.discord, &tokens.access_token)).await {
-            Ok(r) => discord::parse_guilds(&r),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// New Discord tokens, stored sealed; a refusal marks the grant so nothing retries.
-    async fn refresh<S: Store>(
-        &self,
-        kv: &S,
-        grant: &str,
-        record: &GrantRecord,
-        old: &StoredTokens,
-        now: i64,
-    ) -> Result<StoredTokens, Output> {
-        let Some(refresh_token) = old.refresh_token.as_deref() else {
-            self.mark_reconnect(kv, grant, record, now).await;
-            return Err(Output::error(RECONNECT));
-        };
-        let answer =
-            match self.io.fetch(discord::refresh_request(&self.cfg.discord, &self.secrets, refresh_token)).await {
-                Ok(r) => discord::parse_tokens(&r),
-                Err(e) => Err(e.into()),
-            };
-        match answer {
-            Ok(t) => {
-                let mut fresh = StoredTokens::from_exchange(&t, now);
-                if fresh.refresh_token.is_none() {
-                    fresh.refresh_token = old.refresh_token.clone();
-                }
-                // One Discord authorization per person: the refreshed tokens serve all their
-                // grants, and the one refresh token Discord now accepts is kept in one place.
-                let user = &record.user.id;
-                let sealed = fresh.seal(&self.keys.discord, &person_aad(user));
-                let state = DiscordState { tokens: sealed, reconnect: None, at: now, from: None };
-                if let Ok(v) = serde_json::to_string(&state) {
-                    // If this write fails the next call refreshes again with the new refresh
-                    // token lost: Discord then refuses and the person reconnects. Say so.
-                    if kv.put(&kvkey::discord_user(user), &v, Some(PERSON_TTL)).await.is_err() {
-                        return Err(Output::error("Storage is unavailable; try again."));
-                    }
-                }
-                Ok(fresh)
-            }
-            Err(DiscordError::InvalidGrant) => {
-                // Discord rotates its refresh tokens: a concurrent call may have refreshed
-                // first and stored the successor. Use it rather than mark a live grant.
-                if let Ok(Some(current)) = discord_tokens(kv, self.keys, grant, record).await {
-                    if current.access_token != old.access_token && !current.stale(now) {
-                        return Ok(current);
-                    }
-                }
-                self.mark_reconnect(kv, grant, record, now).await;
-                Err(Output::error(RECONNECT))
-            }
-            Err(e) => Err(discord_error(&e)),
-        }
-    }
-
-    /// Discord refused the person's tokens: every grant made before now must reconnect (a new
-    /// login brings new tokens, newer than this mark).
-    async fn mark_reconnect<S: Store>(&self, kv: &S, grant: &str, record: &GrantRecord, now: i64) {
-        let state = DiscordState { tokens: None, reconnect: Some(now), at: now, from: Some(grant.to_string()) };
-        if let Ok(v) = serde_json::to_string(&state) {
-            let _ = kv.put(&kvkey::discord_user(&record.user.id), &v, Some(PERSON_TTL)).await;
+            Err(SessionError::Reconnect) => Output::error(RECONNECT),
+            Err(SessionError::Storage) => Output::error("Storage is unavailable; try again."),
+            Err(SessionError::Discord(e)) => discord_error(&e),
         }
     }
 }
@@ -239,9 +144,11 @@ impl Discord<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::discord::StoredTokens;
     use crate::rules::mcp::version::Version;
     use crate::rules::oauth::grant::Profile;
     use crate::rules::platform::block_on;
+    use crate::store::grants::{person_aad, DiscordState};
     use crate::store::Ops;
     use crate::testing::{config, Fake};
     use crate::web::io::PlatformIo;
@@ -394,7 +301,7 @@ mod tests {
         let record: GrantRecord =
             serde_json::from_str(&fake.kv.entries.borrow()[&kvkey::grant("42", GRANT)].0).unwrap();
         let io = PlatformIo { cfg: &cfg, platform: &fake };
-        let up = Discord { io: &io, cfg: &cfg, secrets: cfg.secrets().unwrap(), keys: &keys };
+        let up = Session { io: &io, cfg: &cfg, secrets: cfg.secrets().unwrap(), keys: &keys };
         // What this call read before the other one stored its successor.
         let old = StoredTokens { access_token: "at".into(), refresh_token: Some("rt".into()), expires_at: NOW - 1 };
         block_on(fake.kv.put(&kvkey::discord_user("42"), &stored, None)).unwrap();
