@@ -129,6 +129,14 @@ impl Secrets<'_> {
     }
 }
 
+/// See [`Config::policy_at_refresh`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyAtRefresh {
+    Admitted,
+    Refused,
+    AskDiscord,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     discord_client_id: Option<String>,
@@ -355,11 +363,17 @@ impl Config {
         (state.as_ref(), session.as_ref())
     }
 
-    /// Whether a refresh may go on for this Discord user under the access policy. Server
-    /// membership can only be checked with Discord, at login; a user list is checked here too,
-    /// so removing someone from it ends their grants at their next refresh.
-    pub fn admits_on_refresh(&self, user: &str) -> bool {
-        !self.has_policy() || !self.allowed_guilds.is_empty() || self.allowed_users.iter().any(|u| u == user)
+    /// What the access policy says of a Discord user at a refresh, before asking Discord: a
+    /// listed user is admitted; with no server list, anyone else is refused (removed from the
+    /// user list); otherwise their server membership decides (`web::policy`).
+    pub fn policy_at_refresh(&self, user: &str) -> PolicyAtRefresh {
+        if !self.has_policy() || self.allowed_users.iter().any(|u| u == user) {
+            PolicyAtRefresh::Admitted
+        } else if self.allowed_guilds.is_empty() {
+            PolicyAtRefresh::Refused
+        } else {
+            PolicyAtRefresh::AskDiscord
+        }
     }
 
     /// Whether a Discord access policy is configured.

@@ -17,5 +17,6 @@ pub mod log;
 pub mod mcp;
 pub mod metadata_documents;
 pub mod pages;
+pub mod policy;
 pub mod revoke;
 pub mod token;

@@ -232,7 +232,11 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
         Ok(_) => return invalid_grant("the grant behind this refresh token was revoked or has ended; log in again"),
         Err(_) => return kv_error(),
     }
-    if !cx.cfg.admits_on_refresh(&record.user.id) {
+    let still = match super::policy::admitted(cx, kv, &token.grant, &record).await {
+        Ok(a) => a,
+        Err(_) => return kv_error(),
+    };
+    if !still {
         if revoke_grant(cx, kv, &token.user, &token.grant, &record, "no longer admitted by the access policy")
             .await
             .is_err()
@@ -847,6 +851,43 @@ mod tests {
             200
         );
         assert_eq!(refresh(&newest, now + refresh::ROTATION_PACE_SECONDS + 4).1["error"], "invalid_grant");
+    }
+
+    #[test]
+    fn server_membership_is_checked_again_at_refresh_failing_open_only_when_discord_is_unreachable() {
+        let fake = Fake::default();
+        let cfg = crate::testing::config_with(&[("ALLOWED_DISCORD_GUILDS", "1000000000000000001")]);
+        let now = 1_785_240_000;
+        let (id, redeem) = redemption(now);
+        let rt = post_with(&cfg, &fake, "/token", &redeem, now).1["refresh_token"].as_str().unwrap().to_string();
+        let refresh = |rt: &str, at: i64| {
+            let body = format!("grant_type=refresh_token&client_id={}&refresh_token={}", enc(&id), enc(rt));
+            post_with(&cfg, &fake, "/token", &body, at)
+        };
+        let member = r#"[{"id":"1000000000000000001","name":"Ours","owner":false}]"#;
+        let kicked = r#"[{"id":"2000000000000000002","name":"Elsewhere","owner":false}]"#;
+        let tokens = r#"{"access_token":"d-at2","refresh_token":"d-rt2","expires_in":604800,"token_type":"Bearer"}"#;
+        // A member: asked once, then remembered for CHECK_SECONDS.
+        fake.answers.borrow_mut().push((200, member));
+        let (status, a) = refresh(&rt, now + 1);
+        assert_eq!(status, 200, "{a}");
+        let (status, b) = refresh(a["refresh_token"].as_str().unwrap(), now + 2);
+        assert_eq!(status, 200, "{b}");
+        assert_eq!(fake.sent.borrow().len(), 1, "remembered: one Discord call");
+        // Later Discord is down: the refresh goes on (fail-open). Its token was stale: refreshed first.
+        fake.answers.borrow_mut().extend([(200, tokens), (503, "{}")]);
+        let at = now + super::super::policy::CHECK_SECONDS + 3;
+        let (status, c) = refresh(b["refresh_token"].as_str().unwrap(), at);
+        assert_eq!(status, 200, "{c}");
+        // Then the person was kicked from the server: the next refresh ends the grant.
+        fake.answers.borrow_mut().push((200, kicked));
+        let (status, d) = refresh(c["refresh_token"].as_str().unwrap(), at + 1);
+        assert_eq!((status, d["error"].as_str()), (400, Some("invalid_grant")), "{d}");
+        assert!(d["error_description"].as_str().unwrap().contains("no longer allowed"));
+        assert!(
+            fake.sent.borrow().iter().any(|u| u.ends_with("/api/oauth2/token/revoke")),
+            "their last grant: Discord is told"
+        );
     }
 
     #[test]

@@ -43,3 +43,49 @@ describe('one Discord authorization per person', () => {
     assert.equal(d.liveGrants().size, 0, 'nothing of the person is left at Discord');
   });
 });
+
+describe('membership that stays current (ALLOWED_DISCORD_GUILDS)', () => {
+  let d;
+  let w;
+  before(async () => {
+    d = await startStandin();
+    w = await startWorker({ bindings: completeBindings(d.url, { ALLOWED_DISCORD_GUILDS: d.guilds[0].id }) });
+  });
+  after(async () => { await w?.close(); await d?.close(); });
+
+  const refresh = (s, rt = s.tokens.refresh_token) => fetch(`${w.url}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'refresh_token', client_id: s.client.client_id, refresh_token: rt }) });
+
+  test('a member keeps refreshing; one kicked from the server loses access at the next refresh', async () => {
+    const member = await login(w.url);
+    assert.equal((await refresh(member)).status, 200);
+    // Another person (the check of the first is remembered for a while in this isolate).
+    d.setUser({ id: '80351110224678950', username: 'kicked', global_name: 'Kicked' });
+    try {
+      const kicked = await login(w.url);
+      d.setGuilds([d.guilds[1]]);
+      const r = await refresh(kicked);
+      const body = await r.json();
+      assert.deepEqual([r.status, body.error], [400, 'invalid_grant']);
+      assert.match(body.error_description, /no longer allowed/);
+      assert.equal((await mcpCall(w.url, kicked.tokens.access_token, 'whoami')).status, 401, 'its access tokens stop here at once');
+    } finally {
+      d.setGuilds(d.guilds);
+      d.setUser({});
+    }
+  });
+
+  test('Discord down at a refresh: the refresh goes on (fail-open)', async () => {
+    d.setUser({ id: '80351110224678951', username: 'third', global_name: 'Third' });
+    try {
+      const s = await login(w.url);
+      const asked = () => d.requests.filter((q) => q.path === '/api/v10/users/@me/guilds').length;
+      const before = asked();
+      d.fail('guilds', 'server_error');
+      const r = await refresh(s);
+      assert.equal(r.status, 200, 'fail-open while Discord cannot be asked');
+      assert.equal(asked(), before + 1, 'Discord was asked (and answered 500)');
+    } finally {
+      d.setUser({});
+    }
+  });
+});

@@ -69,6 +69,7 @@ export async function startStandin(options = {}) {
     log: options.log ?? (() => {}),
   };
   let user = { ...DEFAULT_USER, ...(options.user ?? {}) };
+  let guilds = GUILDS; // the servers the user is a member of
   const codes = new Map(); // code -> { scope, redirectUri, expires, grant }
   const accessTokens = new Map(); // token -> { scope, grant, expires }
   const refreshTokens = new Map(); // token -> { scope, grant }
@@ -301,7 +302,7 @@ export async function startStandin(options = {}) {
       const entry = bearer(req);
       if (!entry) return send(res, 401, { message: '401: Unauthorized', code: 0 });
       if (!entry.scope.includes('guilds')) return send(res, 403, { message: 'Missing Access', code: 50001 });
-      return send(res, 200, GUILDS);
+      return send(res, 200, guilds);
     }
 
     return send(res, 404, { message: '404: Not Found', code: 0 });
@@ -367,11 +368,14 @@ export async function startStandin(options = {}) {
      *  malformed (200, truncated JSON) | no_id (200, a user without an id). */
     fail(endpoint, kind, extra = {}) { failures.push({ endpoint, kind, ...extra }); },
     setUser(u) { user = { ...DEFAULT_USER, ...u }; },
+    /** The servers the user is a member of from now on (a kick: leave one out). */
+    setGuilds(list) { guilds = list; },
+    guilds: GUILDS,
     /** Lifetime in seconds of access tokens issued from now on (0: already expired). */
     setAccessTtl(seconds) { accessTtl = seconds; },
     /** Tokens issued so far that are still usable (not revoked). */
     liveGrants() { return new Set([...accessTokens.values()].map((e) => e.grant).filter((g) => !revokedGrants.has(g))); },
-    reset() { accessTtl = ACCESS_TTL_S; requests.length = 0; failures.length = 0; codes.clear(); accessTokens.clear(); refreshTokens.clear(); revokedGrants.clear(); user = { ...DEFAULT_USER, ...(options.user ?? {}) }; },
+    reset() { accessTtl = ACCESS_TTL_S; requests.length = 0; failures.length = 0; codes.clear(); accessTokens.clear(); refreshTokens.clear(); revokedGrants.clear(); user = { ...DEFAULT_USER, ...(options.user ?? {}) }; guilds = GUILDS; },
     close() {
       server.closeAllConnections?.();
       return new Promise((r) => server.close(() => r()));
