@@ -12,6 +12,8 @@ use crate::rules::platform::{FetchError, Inbound, Outbound};
 /// Absolute URLs of every Discord endpoint the Worker uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiscordEndpoints {
+    /// Where every API call goes (`<base>/api/`): what Discord's rate limits apply to.
+    pub api_base: String,
     pub authorize: String,
     pub token: String,
     pub revoke: String,
@@ -24,6 +26,7 @@ impl DiscordEndpoints {
     pub fn new(base: &str) -> DiscordEndpoints {
         let base = base.trim_end_matches('/');
         DiscordEndpoints {
+            api_base: format!("{base}/api/"),
             authorize: format!("{base}/oauth2/authorize"),
             token: format!("{base}/api/oauth2/token"),
             revoke: format!("{base}/api/oauth2/token/revoke"),
@@ -482,5 +485,137 @@ mod tests {
         assert_eq!(e.revoke, "https://discord.com/api/oauth2/token/revoke");
         assert_eq!(e.me, "https://discord.com/api/v10/users/@me");
         assert_eq!(e.guilds, "https://discord.com/api/v10/users/@me/guilds");
+    }
+}
+
+/// Discord's rate limits as its answers state them (Discord's "Rate Limits" topic): a route
+/// whose bucket said `X-RateLimit-Remaining: 0` waits `X-RateLimit-Reset-After`; a 429 waits
+/// its `retry_after`, every route when it says `global`. Nothing is sent into a bucket known to
+/// be exhausted: 401, 403 and 429 answers count toward the ban Discord gives an address after
+/// 10,000 of them in 10 minutes, and Workers share their addresses.
+#[derive(Debug, Default)]
+pub struct RateLimits {
+    /// Route (URL path) and when it may be called again, in milliseconds since the epoch.
+    routes: Vec<(String, i64)>,
+    global_until: i64,
+}
+
+/// Routes remembered; the oldest go first beyond this (the Worker calls four or five).
+const ROUTES_KEPT: usize = 32;
+
+/// Seconds with a fraction (`1.5`, Discord's `Reset-After` and `retry_after`) as milliseconds,
+/// read without float parsing; at most a day.
+fn seconds_ms(v: &str) -> Option<i64> {
+    let v = v.trim();
+    let (whole, frac) = v.split_once('.').unwrap_or((v, ""));
+    let whole: i64 = whole.parse().ok().filter(|w: &i64| *w >= 0)?;
+    let frac: String = frac.chars().take(3).collect();
+    let ms = if frac.is_empty() { 0 } else { format!("{frac:0<3}").parse::<i64>().ok()? };
+    Some((whole.min(86_400) * 1000 + ms).max(0))
+}
+
+impl RateLimits {
+    /// The route of a request URL: its path (Discord's buckets are per route).
+    pub fn route(url: &str) -> &str {
+        let rest = url.split_once("://").map_or(url, |(_, r)| r);
+        let path = rest.find('/').map_or("/", |i| &rest[i..]);
+        path.split(['?', '#']).next().unwrap_or(path)
+    }
+
+    /// Milliseconds to wait before `route` may be called, when its bucket (or the global
+    /// limit) is known to be exhausted.
+    pub fn wait(&self, route: &str, now_ms: i64) -> Option<i64> {
+        let until = self.routes.iter().find(|(r, _)| r == route).map_or(0, |(_, u)| *u).max(self.global_until);
+        (until > now_ms).then(|| until - now_ms)
+    }
+
+    /// Learns from Discord's answer on `route`.
+    pub fn observe(&mut self, route: &str, r: &Inbound, now_ms: i64) {
+        let header_ms = |name: &str| r.header(name).and_then(seconds_ms);
+        let mut until = None;
+        if r.header("x-ratelimit-remaining").map(str::trim) == Some("0") {
+            until = header_ms("x-ratelimit-reset-after").map(|ms| now_ms + ms);
+        }
+        if r.status == 429 {
+            let body: Option<serde_json::Value> = serde_json::from_slice(&r.body).ok();
+            let retry = body
+                .as_ref()
+                .and_then(|b| b.get("retry_after"))
+                .and_then(|v| match v {
+                    serde_json::Value::Number(n) => seconds_ms(&n.to_string()),
+                    _ => None,
+                })
+                .or_else(|| header_ms("retry-after"))
+                .unwrap_or(1000);
+            let global = body.as_ref().and_then(|b| b.get("global")).and_then(serde_json::Value::as_bool) == Some(true)
+                || r.header("x-ratelimit-global").is_some()
+                || r.header("x-ratelimit-scope").map(str::trim) == Some("global");
+            if global {
+                self.global_until = self.global_until.max(now_ms + retry);
+                return;
+            }
+            until = Some(until.unwrap_or(0).max(now_ms + retry));
+        }
+        let Some(until) = until else { return };
+        self.routes.retain(|(rt, u)| rt != route && *u > now_ms);
+        if self.routes.len() >= ROUTES_KEPT {
+            self.routes.remove(0);
+        }
+        self.routes.push((route.to_string(), until));
+    }
+}
+
+#[cfg(test)]
+mod rate_limit_tests {
+    use super::*;
+
+    fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Inbound {
+        Inbound {
+            status,
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn buckets_and_the_global_limit_are_honoured() {
+        let mut l = RateLimits::default();
+        let guilds = RateLimits::route("https://discord.com/api/v10/users/@me/guilds?x=1");
+        assert_eq!(guilds, "/api/v10/users/@me/guilds");
+        let now = 1_000_000;
+        l.observe(guilds, &answer(200, &[("x-ratelimit-remaining", "1"), ("x-ratelimit-reset-after", "9")], "[]"), now);
+        assert_eq!(l.wait(guilds, now), None, "a request left");
+        l.observe(
+            guilds,
+            &answer(200, &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset-after", "1.5")], "[]"),
+            now,
+        );
+        assert_eq!(l.wait(guilds, now), Some(1500), "exhausted until the reset");
+        assert_eq!(l.wait(guilds, now + 1500), None);
+        assert_eq!(l.wait("/api/v10/users/@me", now), None, "another route's bucket");
+        l.observe(
+            "/api/oauth2/token",
+            &answer(429, &[], r#"{"message":"slow","retry_after":2.25,"global":false}"#),
+            now,
+        );
+        assert_eq!(l.wait("/api/oauth2/token", now), Some(2250));
+        l.observe(
+            guilds,
+            &answer(429, &[("retry-after", "3")], r#"{"message":"global","retry_after":3,"global":true}"#),
+            now,
+        );
+        assert_eq!(l.wait("/api/v10/users/@me", now), Some(3000), "global: every route");
+        assert_eq!(l.wait("/api/v10/users/@me", now + 3000), None);
+        for junk in ["", "-1", "x", "1.x", "99999999999"] {
+            let mut m = RateLimits::default();
+            m.observe(
+                "/r",
+                &answer(200, &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset-after", junk)], ""),
+                now,
+            );
+            assert!(m.wait("/r", now).unwrap_or(0) <= 86_400_000, "{junk}");
+        }
+        assert_eq!(seconds_ms("0.001"), Some(1));
+        assert_eq!(seconds_ms("12"), Some(12_000));
     }
 }

@@ -253,7 +253,7 @@ async fn mcp<P: Platform>(req: &RequestInfo, cfg: &Config, platform: &P) -> Resu
         }
         Err(reply) => return Ok(mcp::with_cors(reply, req.header("origin"), req)),
     };
-    let io = PlatformIo { cfg, platform };
+    let io = PlatformIo { cfg, platform, now_ms: req.now_ms as i64 };
     let ep = Endpoint { io: Some(&io), ..endpoint(cfg, Some(&caller)) };
     Ok(mcp::post(req, &ep).await)
 }

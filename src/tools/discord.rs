@@ -191,7 +191,7 @@ mod tests {
     }
 
     fn run(fake: &Fake, cfg: &Config, at: i64) -> Output {
-        let io = PlatformIo { cfg, platform: fake };
+        let io = PlatformIo { cfg, platform: fake, now_ms: at * 1000 };
         let caller = Caller {
             user_id: "42".into(),
             username: String::new(),
@@ -300,7 +300,7 @@ mod tests {
         fake.answers.borrow_mut().push((400, r#"{"error":"invalid_grant"}"#));
         let record: GrantRecord =
             serde_json::from_str(&fake.kv.entries.borrow()[&kvkey::grant("42", GRANT)].0).unwrap();
-        let io = PlatformIo { cfg: &cfg, platform: &fake };
+        let io = PlatformIo { cfg: &cfg, platform: &fake, now_ms: NOW * 1000 };
         let up = Session { io: &io, cfg: &cfg, secrets: cfg.secrets().unwrap(), keys: &keys };
         // What this call read before the other one stored its successor.
         let old = StoredTokens { access_token: "at".into(), refresh_token: Some("rt".into()), expires_at: NOW - 1 };

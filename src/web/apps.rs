@@ -200,7 +200,7 @@ pub async fn callback<P: Platform>(
     };
     // The page is for the people this server admits, like the MCP login (second review).
     if cfg.has_policy() {
-        match crate::web::callback::allowed(cfg, platform, &user, &tokens.access_token).await {
+        match crate::web::callback::allowed(cfg, platform, &user, &tokens.access_token, req.now_ms as i64).await {
             Ok(true) => {}
             Ok(false) => {
                 return page(

@@ -13,6 +13,7 @@ use crate::rules::platform::Platform;
 use crate::web::authorize::{client_error, person_error};
 use crate::web::error::AppError;
 use crate::web::http::{Reply, RequestInfo};
+use crate::web::io::outbound;
 use crate::web::pages;
 
 /// The code exchange at Discord and `users/@me`: who logged in, and the tokens to act for
@@ -26,9 +27,11 @@ pub async fn discord_login<P: Platform>(
     code: &str,
 ) -> Result<(discord::DiscordTokens, discord::DiscordUser), DiscordError> {
     let redirect_uri = format!("{}/redirect", req.origin());
-    let answer = platform.fetch(discord::token_request(&cfg.discord, secrets, code, &redirect_uri)).await?;
+    let now_ms = req.now_ms as i64;
+    let answer =
+        outbound(cfg, platform, discord::token_request(&cfg.discord, secrets, code, &redirect_uri), now_ms).await?;
     let tokens = discord::parse_tokens(&answer)?;
-    let answer = platform.fetch(discord::user_request(&cfg.discord, &tokens.access_token)).await?;
+    let answer = outbound(cfg, platform, discord::user_request(&cfg.discord, &tokens.access_token), now_ms).await?;
     Ok((tokens, discord::parse_user(&answer)?))
 }
 
@@ -84,12 +87,13 @@ pub async fn callback<P: Platform>(
     };
     req.note(|n| n.user = Some(user.id.clone()));
     if cfg.has_policy() {
-        match allowed(cfg, platform, &user, &tokens.access_token).await {
+        match allowed(cfg, platform, &user, &tokens.access_token, req.now_ms as i64).await {
             Ok(true) => {}
             Ok(false) => {
                 // Nothing is stored for a refused person, and Discord's authorization ends.
                 let stored = StoredTokens::from_exchange(&tokens, now);
-                let _ = platform.fetch(discord::revoke_request(&cfg.discord, secrets, &stored)).await;
+                let revoke = discord::revoke_request(&cfg.discord, secrets, &stored);
+                let _ = outbound(cfg, platform, revoke, req.now_ms as i64).await;
                 return access_refused(&pending, &origin, &user);
             }
             Err(e) => return discord_failure(&pending, &origin, &e),
@@ -125,6 +129,7 @@ pub(super) async fn allowed<P: Platform>(
     platform: &P,
     user: &discord::DiscordUser,
     access_token: &str,
+    now_ms: i64,
 ) -> Result<bool, DiscordError> {
     if cfg.allowed_users.contains(&user.id) {
         return Ok(true);
@@ -132,7 +137,7 @@ pub(super) async fn allowed<P: Platform>(
     if cfg.allowed_guilds.is_empty() {
         return Ok(false);
     }
-    let guilds = match platform.fetch(discord::guilds_request(&cfg.discord, access_token)).await {
+    let guilds = match outbound(cfg, platform, discord::guilds_request(&cfg.discord, access_token), now_ms).await {
         Ok(r) => discord::parse_guilds(&r)?,
         Err(e) => return Err(e.into()),
     };

@@ -57,7 +57,7 @@ pub(super) async fn admitted<P: Platform>(
     if let Some(member) = recall(user, cx.now) {
         return Ok(member);
     }
-    let io = PlatformIo { cfg: cx.cfg, platform: cx.platform };
+    let io = PlatformIo { cfg: cx.cfg, platform: cx.platform, now_ms: cx.now.saturating_mul(1000) };
     let session = Session { io: &io, cfg: cx.cfg, secrets: *cx.secrets, keys: cx.keys };
     match session.guilds(kv, grant, record, cx.now).await {
         Ok(guilds) => {

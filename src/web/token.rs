@@ -466,7 +466,8 @@ pub(super) async fn end_grant<P: Platform>(
     }
     let _ = kv.delete(&kvkey::guilds(grant)).await;
     if let Some(t) = upstream {
-        let _ = cx.platform.fetch(discord::revoke_request(&cx.cfg.discord, cx.secrets, &t)).await;
+        let revoke = discord::revoke_request(&cx.cfg.discord, cx.secrets, &t);
+        let _ = crate::web::io::outbound(cx.cfg, cx.platform, revoke, cx.now.saturating_mul(1000)).await;
     }
     Ok(())
 }

@@ -89,3 +89,29 @@ describe('membership that stays current (ALLOWED_DISCORD_GUILDS)', () => {
     }
   });
 });
+
+describe('Discord\'s rate limits as they are', () => {
+  let d;
+  let w;
+  before(async () => {
+    d = await startStandin();
+    w = await startWorker({ bindings: completeBindings(d.url) });
+  });
+  after(async () => { await w?.close(); await d?.close(); });
+
+  test('nothing is sent into a bucket Discord said is exhausted; the tool says when to retry', async () => {
+    const a = await login(w.url, { scope: 'mcp guilds' });
+    const b = await login(w.url, { scope: 'mcp guilds' });
+    d.setBucket('guilds', 1, 30);
+    const asked = () => d.requests.filter((r) => r.path === '/api/v10/users/@me/guilds').length;
+    const before = asked();
+    const first = await guilds(w.url, a.tokens.access_token);
+    assert.equal(first.isError, undefined, JSON.stringify(first));
+    assert.equal(asked(), before + 1);
+    // Discord said X-RateLimit-Remaining: 0 for 30 s: the next call is answered here.
+    const second = await guilds(w.url, b.tokens.access_token);
+    assert.equal(second.isError, true);
+    assert.match(second.content[0].text, /rate limiting requests; retry in (29|30) seconds/);
+    assert.equal(asked(), before + 1, 'no request sent into the exhausted bucket');
+  });
+});

@@ -101,6 +101,24 @@ describe('Discord stand-in', () => {
     assert.equal((await wrong.json()).error, 'invalid_grant');
   });
 
+  test('a route bucket announces itself in X-RateLimit-* headers, then answers 429 until it resets', async () => {
+    const code = await authorize('identify guilds');
+    const token = (await (await tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT })).json()).access_token;
+    const get = () => fetch(`${d.url}/api/v10/users/@me/guilds`, { headers: { authorization: `Bearer ${token}` } });
+    d.setBucket('guilds', 2, 0.5);
+    const first = await get();
+    assert.deepEqual([first.status, first.headers.get('x-ratelimit-limit'), first.headers.get('x-ratelimit-remaining')], [200, '2', '1']);
+    assert.equal(first.headers.get('x-ratelimit-reset-after'), '0.500');
+    assert.equal((await get()).headers.get('x-ratelimit-remaining'), '0');
+    const limited = await get();
+    assert.equal(limited.status, 429);
+    const body = await limited.json();
+    assert.deepEqual([body.retry_after, body.global], [0.5, false]);
+    assert.equal(limited.headers.get('x-ratelimit-scope'), 'user');
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal((await get()).status, 200, 'reset');
+  });
+
   test('users/@me shows email only with the email scope; guilds need the guilds scope', async () => {
     const tokenFor = async (scope) => {
       const code = await authorize(scope);

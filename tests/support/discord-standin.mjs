@@ -70,6 +70,13 @@ export async function startStandin(options = {}) {
   };
   let user = { ...DEFAULT_USER, ...(options.user ?? {}) };
   let guilds = GUILDS; // the servers the user is a member of
+  // Route buckets when a test sets one: { limit, resetAfter (seconds), used, since }.
+  const buckets = new Map();
+  const bucket = (route) => {
+    const b = buckets.get(route);
+    if (b && Date.now() - b.since >= b.resetAfter * 1000) { b.used = 0; b.since = Date.now(); }
+    return b;
+  };
   const codes = new Map(); // code -> { scope, redirectUri, expires, grant }
   const accessTokens = new Map(); // token -> { scope, grant, expires }
   const refreshTokens = new Map(); // token -> { scope, grant }
@@ -302,6 +309,18 @@ export async function startStandin(options = {}) {
       const entry = bearer(req);
       if (!entry) return send(res, 401, { message: '401: Unauthorized', code: 0 });
       if (!entry.scope.includes('guilds')) return send(res, 403, { message: 'Missing Access', code: 50001 });
+      // Discord's per-route bucket headers; past the limit, a 429 (Discord's "Rate Limits").
+      const b = bucket('guilds');
+      if (b) {
+        const headers = { 'x-ratelimit-limit': String(b.limit), 'x-ratelimit-remaining': String(Math.max(0, b.limit - b.used - 1)), 'x-ratelimit-reset-after': b.resetAfter.toFixed(3), 'x-ratelimit-bucket': 'guilds-bucket' };
+        if (b.used >= b.limit) {
+          res.writeHead(429, { 'content-type': 'application/json', ...headers, 'x-ratelimit-remaining': '0', 'x-ratelimit-scope': 'user', 'retry-after': String(Math.ceil(b.resetAfter)) });
+          return res.end(JSON.stringify({ message: 'You are being rate limited.', retry_after: b.resetAfter, global: false }));
+        }
+        b.used += 1;
+        res.writeHead(200, { 'content-type': 'application/json', ...headers });
+        return res.end(JSON.stringify(guilds));
+      }
       return send(res, 200, guilds);
     }
 
@@ -368,6 +387,9 @@ export async function startStandin(options = {}) {
      *  malformed (200, truncated JSON) | no_id (200, a user without an id). */
     fail(endpoint, kind, extra = {}) { failures.push({ endpoint, kind, ...extra }); },
     setUser(u) { user = { ...DEFAULT_USER, ...u }; },
+    /** A rate-limit bucket for `route` ('guilds'): `limit` requests per `resetAfter` seconds,
+     *  announced in X-RateLimit-* headers, then 429s. */
+    setBucket(route, limit, resetAfter) { buckets.set(route, { limit, resetAfter, used: 0, since: Date.now() }); },
     /** The servers the user is a member of from now on (a kick: leave one out). */
     setGuilds(list) { guilds = list; },
     guilds: GUILDS,
@@ -375,7 +397,7 @@ export async function startStandin(options = {}) {
     setAccessTtl(seconds) { accessTtl = seconds; },
     /** Tokens issued so far that are still usable (not revoked). */
     liveGrants() { return new Set([...accessTokens.values()].map((e) => e.grant).filter((g) => !revokedGrants.has(g))); },
-    reset() { accessTtl = ACCESS_TTL_S; requests.length = 0; failures.length = 0; codes.clear(); accessTokens.clear(); refreshTokens.clear(); revokedGrants.clear(); user = { ...DEFAULT_USER, ...(options.user ?? {}) }; guilds = GUILDS; },
+    reset() { accessTtl = ACCESS_TTL_S; requests.length = 0; failures.length = 0; codes.clear(); accessTokens.clear(); refreshTokens.clear(); revokedGrants.clear(); user = { ...DEFAULT_USER, ...(options.user ?? {}) }; guilds = GUILDS; buckets.clear(); },
     close() {
       server.closeAllConnections?.();
       return new Promise((r) => server.close(() => r()));
