@@ -243,13 +243,26 @@ function listSecrets() {
   if (r.status !== 0) {
     const reason = firstLine(r.stderr) || firstLine(r.stdout) || `wrangler exited with ${r.signal ?? r.status}`;
     // A Worker not deployed yet has no secrets; `wrangler secret put` creates it.
-    return /^Worker ".*" not found/.test(reason) ? { names: [], note: reason } : { reason };
+    // The whole output, for the cause (a DNS failure shows only on a later line).
+    return /^Worker ".*" not found/.test(reason) ? { names: [], note: reason } : { reason, detail: `${r.stderr}\n${r.stdout}` };
   }
   try {
     return { names: JSON.parse(r.stdout).map((s) => s.name) };
   } catch {
     return { reason: 'wrangler secret list did not print a JSON list' };
   }
+}
+
+/** What to do about a failed `wrangler secret list`, by its cause. */
+export function secretsHint(reason) {
+  if (/ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|getaddrinfo|fetch failed|network|did not answer/i.test(reason)) {
+    return "Cloudflare's API could not be reached (a network or DNS failure, not your login): check the connection and try again, or check everything else with npm run check-deploy -- --offline";
+  }
+  if (/ENOENT/.test(reason)) return 'wrangler is not installed here: run npm run setup, then check again';
+  if (/authenticat|log ?in|CLOUDFLARE_API_TOKEN|token/i.test(reason)) {
+    return 'log in with npx wrangler login (or set CLOUDFLARE_API_TOKEN), then check again';
+  }
+  return 'run npx wrangler secret list to see why, then check again';
 }
 
 function firstLine(text) {
@@ -260,10 +273,11 @@ function firstLine(text) {
 
 function checkSecrets() {
   if (options.offline) return warn('secrets not checked (--offline)');
-  const { names, note, reason } = listSecrets();
+  const { names, note, reason, detail } = listSecrets();
   if (reason) {
-    return warn(`secrets not checked, wrangler secret list failed: ${reason}. `
-      + 'Log in with npx wrangler login (or set CLOUDFLARE_API_TOKEN), then check again');
+    // A failure, not a warning: `npm run deploy` must not go on to deploy a Worker whose
+    // secrets nobody could check. The hint names the cause the reason shows.
+    return fail(`secrets not checked, wrangler secret list failed: ${reason}`, secretsHint(`${reason}\n${detail ?? ''}`));
   }
   if (note) warn(`${note}, so it has no secrets yet`);
   for (const name of REQUIRED_SECRETS.filter((n) => !names.includes(n))) {

@@ -234,18 +234,20 @@ test('a Worker not deployed yet has all its secrets missing', () => {
   assert.deepEqual(r.warnings, ['! Worker "mcp-oauth-worker" not found, so it has no secrets yet']);
 });
 
-test('wrangler failing is one warning with its reason, not a failure', () => {
+test('wrangler failing stops the deploy, with a hint that names the real cause', () => {
   const stderr = '\n\x1b[31m✘ \x1b[41;31m[\x1b[41;97mERROR\x1b[41;31m]\x1b[0m \x1b[1mYou are not authenticated. Please run `wrangler login`.\x1b[0m\n\nmore detail\n';
   const r = check(['--config', config()], { STANDIN_STDERR: stderr });
-  assert.equal(r.status, 0, r.out);
-  assert.deepEqual(r.errors, []);
-  assert.deepEqual(r.warnings, ['! secrets not checked, wrangler secret list failed: You are not authenticated. Please run `wrangler login`. Log in with npx wrangler login (or set CLOUDFLARE_API_TOKEN), then check again']);
-  assert.match(r.last, /Ready to deploy: npm run deploy$/);
+  assert.equal(r.status, 1, r.out);
+  assert.deepEqual(r.errors, ['✗ secrets not checked, wrangler secret list failed: You are not authenticated. Please run `wrangler login`. Fix: log in with npx wrangler login (or set CLOUDFLARE_API_TOKEN), then check again']);
+  assert.match(r.last, /1 problem to fix before deploying\.$/);
+
+  const dns = check(['--config', config()], { STANDIN_STDERR: '✘ [ERROR] A request to the Cloudflare API failed.\n\ngetaddrinfo ENOTFOUND api.cloudflare.com\n' });
+  assert.equal(dns.status, 1, dns.out);
+  assert.match(dns.errors[0], /Fix: Cloudflare's API could not be reached \(a network or DNS failure, not your login\)/, dns.out);
 
   const missing = check(['--config', config()], { WRANGLER_BIN: path.join(tmp, 'no-such-wrangler') });
-  assert.equal(missing.status, 0, missing.out);
-  assert.equal(missing.warnings.length, 1, missing.out);
-  assert.match(missing.warnings[0], /^! secrets not checked, wrangler secret list failed: .*ENOENT/);
+  assert.equal(missing.status, 1, missing.out);
+  assert.match(missing.errors[0], /^✗ secrets not checked, wrangler secret list failed: .*ENOENT\. Fix: wrangler is not installed here/);
 });
 
 test('--offline does not run wrangler', () => {
