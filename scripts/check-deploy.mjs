@@ -222,7 +222,7 @@ function checkVars(config) {
       fail(`${name} ${problem}`, rule.fix);
     } else if (typeof value !== 'string') {
       // Wrangler uploads a TOML number, boolean or array as a JSON binding, which `env.var`
-      // (src/worker_glue.rs) does not read: the Worker would silently use its default.
+      // (src/runtime/mod.rs) does not read: the Worker would silently use its default.
       fail(`${name} is not a quoted string in [vars], so the Worker would ignore it`,
         `write it in quotes in ${shown}: ${name} = ${JSON.stringify(text)}`);
     } else {
