@@ -1,7 +1,7 @@
 // Shared by the scripts: where tools live, how to run a command, how to report a step.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,16 +53,43 @@ export function isDebian() {
 }
 
 const HINTS = {
-  node: { mac: 'brew install node@22 (or https://nodejs.org)', debian: 'install Node 22 from https://nodejs.org or with nvm (nvm install 22)', other: 'install it from https://nodejs.org or with nvm (nvm install 22)' },
-  python: { mac: 'brew install python@3.12', debian: 'sudo apt-get install python3 python3-venv', other: 'install Python 3.10 or newer from https://www.python.org' },
-  chrome: { mac: 'brew install --cask chromium, or install Google Chrome; or set CHROME_PATH', debian: 'sudo apt-get install chromium, or set CHROME_PATH to a Chrome or Chromium binary', other: 'install Chrome or Chromium, or set CHROME_PATH to its binary' },
+  node: { mac: 'brew install node@22, then put it on PATH (brew keeps it aside): echo \'export PATH="$(brew --prefix node@22)/bin:$PATH"\' >> ~/.zshrc, and open a new terminal (or https://nodejs.org)', debian: 'install Node 22 from https://nodejs.org or with nvm (nvm install 22)', other: 'install it from https://nodejs.org or with nvm (nvm install 22)' },
+  python: { mac: 'brew install python@3.12 (found as python3.12)', debian: 'sudo apt-get install python3 python3-venv', other: 'install Python 3.10 or newer from https://www.python.org' },
+  cc: { mac: 'xcode-select --install (the Command Line Tools)', debian: 'sudo apt-get install build-essential', other: 'install your system\'s C and C++ compiler (gcc and g++, or clang)' },
+  chrome: { mac: 'brew install --cask chromium, or install Google Chrome; or set CHROME_PATH', ubuntu: "install Google Chrome (https://www.google.com/chrome/: Ubuntu's chromium package is a snap that needs systemd, absent in WSL and containers), or set CHROME_PATH", debian: 'sudo apt-get install chromium, or set CHROME_PATH to a Chrome or Chromium binary', other: 'install Chrome or Chromium, or set CHROME_PATH to its binary' },
   wrk: { mac: 'brew install wrk', debian: 'sudo apt-get install wrk', other: 'install wrk (https://github.com/wg/wrk)' },
 };
 
 /** The install command for `what` on the platform this runs on (never an apt hint on a Mac). */
 export function installHint(what) {
   const h = HINTS[what];
-  return process.platform === 'darwin' ? h.mac : isDebian() ? h.debian : h.other;
+  if (process.platform === 'darwin') return h.mac;
+  if (isUbuntu() && h.ubuntu) return h.ubuntu;
+  return isDebian() ? h.debian : h.other;
+}
+
+/** Ubuntu (and WSL's default Ubuntu), where apt's chromium is a snap wrapper. */
+export function isUbuntu() {
+  try {
+    return process.platform === 'linux' && /^(ID|ID_LIKE)=.*ubuntu/m.test(readFileSync('/etc/os-release', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** The first Python 3.10 or newer: python3, python, or a versioned name (Homebrew's python@3.12
+ *  installs only python3.12). */
+export function pythonFound() {
+  for (const cmd of ['python3', 'python', 'python3.13', 'python3.12', 'python3.11', 'python3.10']) {
+    const r = spawnSync(cmd, ['--version'], { encoding: 'utf8' });
+    if (!r.error && r.status === 0 && /Python 3\.(1[0-9]|[2-9][0-9])/.test(r.stdout + r.stderr)) return cmd;
+  }
+  return null;
+}
+
+/** A C compiler on PATH (cargo install needs one), or null. */
+export function cCompiler() {
+  return ['cc', 'gcc', 'clang'].map(onPath).find(Boolean) ?? null;
 }
 
 /** `name` on PATH, or null. */
@@ -84,8 +111,23 @@ export function chromePath() {
   const apps = ['Google Chrome.app/Contents/MacOS/Google Chrome', 'Chromium.app/Contents/MacOS/Chromium'];
   const candidates = process.platform === 'darwin'
     ? apps.flatMap((a) => [path.join('/Applications', a), path.join(homedir(), 'Applications', a)])
-    : ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'].map(onPath);
+    : [
+      ...['google-chrome', 'google-chrome-stable', 'chromium', 'chromium-browser'].map(onPath),
+      '/opt/google/chrome/chrome',
+      // A Chromium that Playwright installed (npx playwright install chromium), newest first.
+      ...playwrightChromes(),
+    ];
   return candidates.find((c) => c && existsSync(c)) ?? null;
+}
+
+function playwrightChromes() {
+  const dir = path.join(homedir(), '.cache', 'ms-playwright');
+  try {
+    return readdirSync(dir).filter((d) => d.startsWith('chromium-')).sort().reverse()
+      .flatMap((d) => ['chrome-linux64/chrome', 'chrome-linux/chrome'].map((p) => path.join(dir, d, p)));
+  } catch {
+    return [];
+  }
 }
 
 /** The JavaScript file behind an npm package's command, to run with node on any platform. */

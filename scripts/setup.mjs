@@ -9,8 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   NODE_MAJOR, ROOT, TOOLS_DIR, chromePath, installHint, isDebian, node22, node22Hint, WORKER_BUILD_VERSION, esbuildBin, run, say, seconds, venvPython, versionOf,
-  wasmBindgenBin, wasmBindgenVersion, workerBuildBin,
-} from './lib.mjs';
+  wasmBindgenBin, wasmBindgenVersion, workerBuildBin, cCompiler, pythonFound } from './lib.mjs';
 
 function need(cmd, hint) {
   const r = spawnSync(cmd, ['--version'], { encoding: 'utf8' });
@@ -52,10 +51,8 @@ async function pythonClient() {
 }
 
 function pythonCommand() {
-  for (const cmd of ['python3', 'python']) {
-    const r = spawnSync(cmd, ['--version'], { encoding: 'utf8' });
-    if (r.status === 0 && /Python 3\.(1[0-9]|[2-9][0-9])/.test(r.stdout + r.stderr)) return cmd;
-  }
+  const cmd = pythonFound();
+  if (cmd) return cmd;
   throw new Error(`Python 3.10 or newer is needed for the Python SDK client tests (npm test only): ${installHint('python')}`);
 }
 
@@ -84,6 +81,8 @@ async function chromium() {
 async function cargoTool(crate, version, bin, label, minutes) {
   const have = versionOf(bin);
   if (have && have.includes(version)) return false;
+  // cargo install links with the system's C compiler; without one it fails deep in a build log.
+  if (!cCompiler()) throw new Error(`A C compiler is needed to compile ${crate} (cargo install): ${installHint('cc')}`);
   say(`Compiling ${crate} ${version} from crates.io (${label}; about ${minutes} minutes, once: it is cached in ${TOOLS_DIR})…`);
   const root = path.dirname(path.dirname(bin));
   await run('cargo', ['install', crate, '--version', version, '--root', root]);

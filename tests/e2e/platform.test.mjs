@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync, chmodSync, readFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { platformBound } from '../../scripts/check-lockfile.mjs';
-import { ROOT, chromePath, installHint, node22Hint } from '../../scripts/lib.mjs';
+import { ROOT, cCompiler, chromePath, installHint, node22Hint, pythonFound } from '../../scripts/lib.mjs';
 
 test('package-lock.json has no hard dependency bound to one OS or CPU', () => {
   assert.deepEqual(platformBound(), []);
@@ -56,4 +56,35 @@ test('CHROME_PATH wins over any installed browser; a missing one is not used', (
     else process.env.CHROME_PATH = saved;
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** Runs `fn` with PATH set to a directory holding only the given fake commands. */
+function withCommands(commands, fn) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cmds-'));
+  const saved = process.env.PATH;
+  try {
+    for (const [name, script] of Object.entries(commands)) {
+      writeFileSync(path.join(dir, name), `#!/bin/sh\n${script}\n`);
+      chmodSync(path.join(dir, name), 0o755);
+    }
+    process.env.PATH = dir;
+    return fn();
+  } finally {
+    process.env.PATH = saved;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('Python is found under the versioned name Homebrew installs (python3.12), and too old a python3 is passed over', () => {
+  assert.equal(withCommands({ 'python3.12': 'echo Python 3.12.4' }, pythonFound), 'python3.12');
+  assert.equal(withCommands({ python3: 'echo Python 3.8.10', 'python3.11': 'echo Python 3.11.2' }, pythonFound), 'python3.11');
+  assert.equal(withCommands({ python3: 'echo Python 3.9.1' }, pythonFound), null);
+  assert.match(as('darwin', () => installHint('python')), /python3\.12/);
+});
+
+test('a missing C compiler is noticed before cargo install, with the command that installs one', () => {
+  assert.equal(withCommands({}, cCompiler), null);
+  assert.ok(withCommands({ cc: 'exit 0' }, cCompiler));
+  assert.match(as('darwin', () => installHint('cc')), /xcode-select --install/);
+  assert.match(as('darwin', () => installHint('node')), /brew install node@22, then put it on PATH/);
 });
