@@ -2,7 +2,7 @@
 // esbuild that setup installed (worker-build would otherwise download them).
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT, buildEnv, run, say, seconds, workerBuildBin } from './lib.mjs';
@@ -36,13 +36,25 @@ export async function build({ features = [], outDir = 'build', force = false, sk
     return;
   }
   say(`Building the Worker (cargo → wasm-bindgen → wasm-opt → esbuild)${features.length ? ` with features ${features.join(',')}` : ''}…`);
-  const args = ['--release', '--out-dir', outDir];
+  // Built beside the output, then copied over it with the entry point last: worker-build
+  // empties its output directory first, and `wrangler dev` (which may read the configuration
+  // at any moment, after an edit of wrangler.toml) must never find build/ without index.js.
+  const next = `${outDir}.next`;
+  const nextDir = path.join(ROOT, next);
+  rmSync(nextDir, { recursive: true, force: true });
+  const args = ['--release', '--out-dir', next];
   if (features.length) args.push('--features', features.join(','));
   await run(workerBuildBin(), args, { env: buildEnv() });
+  const entry = path.join(nextDir, 'index.js');
+  if (!existsSync(entry)) throw new Error(`worker-build produced no ${next}/index.js`);
+  plainEntrypoint(entry);
+  const nextWasm = path.join(nextDir, 'index_bg.wasm');
+  if (!names && existsSync(nextWasm)) writeFileSync(nextWasm, withoutNames(readFileSync(nextWasm)));
+  mkdirSync(out, { recursive: true });
+  cpSync(nextDir, out, { recursive: true, force: true, filter: (src) => src !== entry && path.basename(src) !== '.tmp' });
+  copyFileSync(entry, path.join(out, 'index.js'));
+  rmSync(nextDir, { recursive: true, force: true });
   const wasm = path.join(out, 'index_bg.wasm');
-  if (!existsSync(path.join(out, 'index.js'))) throw new Error(`worker-build produced no ${outDir}/index.js`);
-  plainEntrypoint(path.join(out, 'index.js'));
-  if (!names && existsSync(wasm)) writeFileSync(wasm, withoutNames(readFileSync(wasm)));
   writeFileSync(stamp, hash);
   say(`Built in ${seconds(start)}${existsSync(wasm) ? ` (wasm ${(statSync(wasm).size / 1024).toFixed(0)} KiB raw)` : ''}.`);
 }

@@ -92,7 +92,7 @@ if (realDiscord) {
   say(`Mode: LOCAL, with a Discord stand-in at ${standin.url} (no Discord account needed).`);
   say('To use real Discord: copy .dev.vars.example to .dev.vars, fill in DISCORD_CLIENT_ID and DISCORD_CLIENT_SECRET, and run npm start again.');
 }
-say(`Server: ${origin}/   MCP URL: ${origin}/mcp   Local data: ${path.relative(ROOT, stateDir) || '.'}`);
+say(`Starting on ${origin} (local data: ${path.relative(ROOT, stateDir) || '.'}); the first build takes a while…`);
 console.log('');
 
 const envFiles = existsSync(devVarsPath) ? ['--env-file', devVarsPath] : [];
@@ -101,8 +101,48 @@ const wrangler = spawn(
   process.execPath,
   [packageBin('wrangler'), 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', stateDir, '--inspector-port', '0',
     '--show-interactive-dev-session=false', ...envFiles],
-  { cwd: ROOT, stdio: 'inherit', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
+  {
+    cwd: ROOT,
+    stdio: ['inherit', 'pipe', 'pipe'],
+    // The Worker reads no `request.cf`: without this, an offline run prints a DNS stack trace
+    // for Cloudflare's cf.json, twice.
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+  },
 );
+
+// wrangler's output, passed on line by line, less what alarms without cause: its watcher's
+// first "src changed", which it prints when the watcher starts whatever changed (the rebuild
+// it starts then finds the build up to date).
+let ready = false;
+let watcherStarted = false;
+for (const [from, to] of [[wrangler.stdout, process.stdout], [wrangler.stderr, process.stderr]]) {
+  let rest = '';
+  from.on('data', (chunk) => {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop();
+    for (const line of lines) {
+      if (!watcherStarted && /^The file src changed, restarting build\.\.\.$/.test(line.trim())) {
+        watcherStarted = true;
+        continue;
+      }
+      to.write(`${line}\n`);
+    }
+  });
+}
+
+// "Ready" once the Worker answers, not before: the first build takes minutes.
+(async () => {
+  for (;;) {
+    if (wrangler.exitCode !== null) return;
+    const r = await fetch(`${origin}/health`).catch(() => null);
+    if (r?.ok) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  ready = true;
+  console.log('');
+  say(`Ready: ${origin}/   MCP URL: ${origin}/mcp   (Ctrl+C stops it)`);
+  console.log('');
+})();
 
 let stopping = false;
 async function stop(code) {

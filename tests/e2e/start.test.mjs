@@ -68,7 +68,11 @@ test('npm start with no .dev.vars, and no python3, apt-get or sudo, runs against
   child.stdout.on('data', (b) => { out += b; });
   child.stderr.on('data', (b) => { out += b; });
   try {
-    await waitFor(() => out, /Ready on http:\/\/127\.0\.0\.1/, child, 170_000);
+    // "Ready" comes when the Worker answers, and nothing alarming is printed on the way: no
+    // cf.json DNS trace (this machine is offline), no "src changed" at start.
+    await waitFor(() => out, /Ready: http:\/\/127\.0\.0\.1:\d+\/ {3}MCP URL: http:\/\/127\.0\.0\.1:\d+\/mcp/, child, 170_000);
+    assert.doesNotMatch(out, /ENOTFOUND|Request\.cf|Error:/);
+    assert.doesNotMatch(out, /src changed, restarting build/);
     assert.match(out, /Mode: LOCAL, with a Discord stand-in at http:\/\/127\.0\.0\.1:\d+/);
     assert.match(out, /To use real Discord: copy \.dev\.vars\.example to \.dev\.vars/);
 
