@@ -7,13 +7,11 @@
 
 use std::cell::OnceCell;
 use std::rc::Rc;
-use std::time::Duration;
 
-use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use wasm_bindgen::JsValue;
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{event, web_sys, Context, Date, Delay, Env, Fetch, Headers, Request, Response, Result};
+use worker::{event, web_sys, Context, Date, Env, Request, Result};
 
 use crate::rules::config::{Config, KV_BINDING};
 use crate::rules::platform::{check_key, storage_ttl, Store, StoreError};
@@ -27,8 +25,8 @@ thread_local! {
 /// The benchmark's floor: what the runtime and the wasm glue cost with no work at all.
 #[cfg(feature = "floor")]
 #[event(fetch)]
-async fn fetch(_req: Request, _env: Env, _ctx: Context) -> Result<Response> {
-    Ok(Response::builder().with_status(200).fixed(br#"{"jsonrpc":"2.0","id":1,"result":{}}"#.to_vec()))
+async fn fetch(_req: Request, _env: Env, _ctx: Context) -> Result<worker::Response> {
+    Ok(worker::Response::builder().with_status(200).fixed(br#"{"jsonrpc":"2.0","id":1,"result":{}}"#.to_vec()))
 }
 
 // The request head in and the response out, each in one crossing of the JavaScript boundary:
@@ -68,6 +66,53 @@ export async function kv_list(kv, prefix, cursor) {
     return out;
   } catch (e) { throw String(e); }
 }
+export async function outbound(method, url, head, body, timeoutMs, maxBytes) {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => { timedOut = true; controller.abort(); }, timeoutMs);
+  try {
+    const headers = new Headers();
+    const parts = head.split("\n");
+    for (let i = 0; i + 1 < parts.length; i += 2) headers.set(parts[i], parts[i + 1]);
+    const r = await fetch(url, { method, headers, body: body ?? undefined, redirect: "manual", signal: controller.signal });
+    if (Number(r.headers.get("content-length")) > maxBytes) { controller.abort(); return "too_large"; }
+    const chunks = [];
+    let total = 0;
+    if (r.body) {
+      const reader = r.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        total += value.length;
+        if (total > maxBytes) { controller.abort(); return "too_large"; }
+        chunks.push(value);
+      }
+    }
+    const bytes = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) { bytes.set(c, at); at += c.length; }
+    let out = String(r.status);
+    for (const [name, value] of r.headers) out += "\n" + name + "\n" + value;
+    return [out, bytes];
+  } catch (e) {
+    return timedOut ? "timeout" : "network";
+  } finally {
+    clearTimeout(timer);
+  }
+}
+export async function cache_get(key) {
+  try {
+    const hit = await caches.default.match(key);
+    return hit ? await hit.text() : null;
+  } catch (e) {
+    return null;
+  }
+}
+export async function cache_put(key, value, ttl) {
+  try {
+    await caches.default.put(key, new Response(value, { headers: { "cache-control": "public, max-age=" + ttl } }));
+  } catch (e) {}
+}
 export async function rate_limit(limiter, key) {
   return (await limiter.limit({ key })).success !== false;
 }
@@ -98,6 +143,16 @@ extern "C" {
     fn kv_delete(kv: &JsValue, key: &str) -> worker::js_sys::Promise;
     fn kv_list(kv: &JsValue, prefix: &str, cursor: Option<String>) -> worker::js_sys::Promise;
     fn rate_limit(limiter: &JsValue, key: &str) -> worker::js_sys::Promise;
+    fn cache_get(key: &str) -> worker::js_sys::Promise;
+    fn outbound(
+        method: &str,
+        url: &str,
+        head: &str,
+        body: Option<String>,
+        timeout_ms: u32,
+        max_bytes: u32,
+    ) -> worker::js_sys::Promise;
+    fn cache_put(key: &str, value: &str, ttl: f64) -> worker::js_sys::Promise;
 }
 
 #[cfg(not(feature = "floor"))]
@@ -255,16 +310,14 @@ impl Platform for WorkerPlatform {
         }
     }
 
+    // The Cache API through the inline JavaScript above: `worker::Cache` and the `Response`
+    // it takes linked worker's response builder for this alone.
     async fn cache_get(&self, key: &str) -> Option<String> {
-        let mut hit = worker::Cache::default().get(key, false).await.ok()??;
-        hit.text().await.ok()
+        JsFuture::from(cache_get(key)).await.ok()?.as_string()
     }
 
     async fn cache_put(&self, key: &str, value: &str, ttl_seconds: u64) {
-        let headers = Headers::new();
-        let _ = headers.set("cache-control", &format!("public, max-age={ttl_seconds}"));
-        let response = Response::builder().with_headers(headers).fixed(value.as_bytes().to_vec());
-        let _ = worker::Cache::default().put(key, response).await;
+        let _ = JsFuture::from(cache_put(key, value, ttl_seconds as f64)).await;
     }
 
     /// WebCrypto: RSA and ECDSA at native speed, and no wasm for them (docs/performance.md).
@@ -284,61 +337,40 @@ impl Platform for WorkerPlatform {
         }
     }
 
+    /// One crossing each way, through the inline JavaScript above: the request's head as one
+    /// string, the answer's status and headers as one string and its body as bytes. One
+    /// deadline covers the whole exchange, body included (a drip-fed or endless body fails
+    /// like a host that never answers), and the body is read as a stream against `max_bytes`.
     async fn fetch(&self, out: Outbound) -> std::result::Result<Inbound, FetchError> {
-        let headers = Headers::new();
+        let mut head = String::new();
         for (k, v) in &out.headers {
-            headers.set(k, v).map_err(|_| FetchError::Network)?;
-        }
-        let abort = worker::AbortController::default();
-        // web_sys's init, not worker's: converting `worker::RequestInit` links the whole `cf`
-        // options serialiser (image resizing, polish), about 8 KB of wasm this never sets.
-        let init = web_sys::RequestInit::new();
-        init.set_method(out.method);
-        init.set_headers(headers.as_ref());
-        init.set_redirect(web_sys::RequestRedirect::Manual);
-        if let Some(body) = out.body {
-            init.set_body(&worker::wasm_bindgen::JsValue::from(body));
-        }
-        let request = web_sys::Request::new_with_str_and_init(&out.url, &init).map_err(|_| FetchError::Network)?;
-        let request = Request::from(request);
-        let signal = abort.signal();
-        // One deadline around the whole exchange, body included: a drip-fed or endless body
-        // fails like a host that never answers.
-        let exchange = std::pin::pin!(exchange(Fetch::Request(request), &signal, out.max_bytes));
-        let timeout = std::pin::pin!(Delay::from(Duration::from_millis(u64::from(out.timeout_ms))));
-        match select(exchange, timeout).await {
-            Either::Left((result, _)) => result,
-            Either::Right(_) => {
-                abort.abort();
-                Err(FetchError::Timeout)
+            if !head.is_empty() {
+                head.push('\n');
             }
+            head.push_str(k);
+            head.push('\n');
+            head.push_str(v);
         }
-    }
-}
-
-/// Sends the request and reads the body as a stream, failing as soon as it exceeds `max_bytes`.
-async fn exchange(
-    call: Fetch,
-    signal: &worker::AbortSignal,
-    max_bytes: usize,
-) -> std::result::Result<Inbound, FetchError> {
-    let mut response = call.send_with_signal(signal).await.map_err(|_| FetchError::Network)?;
-    let declared = response.headers().get("content-length").ok().flatten().and_then(|l| l.parse::<usize>().ok());
-    if declared.is_some_and(|l| l > max_bytes) {
-        return Err(FetchError::TooLarge);
-    }
-    let headers = response.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
-    let status = response.status_code();
-    let mut body = Vec::new();
-    // A response without a body (204, 304) has no stream.
-    if let Ok(mut stream) = response.stream() {
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|_| FetchError::Network)?;
-            if body.len() + chunk.len() > max_bytes {
-                return Err(FetchError::TooLarge);
-            }
-            body.extend_from_slice(&chunk);
+        let max = u32::try_from(out.max_bytes).unwrap_or(u32::MAX);
+        let answer = JsFuture::from(outbound(out.method, &out.url, &head, out.body, out.timeout_ms, max))
+            .await
+            .map_err(|_| FetchError::Network)?;
+        if let Some(kind) = answer.as_string() {
+            return Err(match kind.as_str() {
+                "timeout" => FetchError::Timeout,
+                "too_large" => FetchError::TooLarge,
+                _ => FetchError::Network,
+            });
         }
+        let parts = worker::js_sys::Array::from(&answer);
+        let head = parts.get(0).as_string().ok_or(FetchError::Network)?;
+        let body = worker::js_sys::Uint8Array::new(&parts.get(1)).to_vec();
+        let mut lines = head.split('\n');
+        let status = lines.next().and_then(|s| s.parse::<u16>().ok()).ok_or(FetchError::Network)?;
+        let mut headers = Vec::new();
+        while let (Some(k), Some(v)) = (lines.next(), lines.next()) {
+            headers.push((k.to_ascii_lowercase(), v.to_string()));
+        }
+        Ok(Inbound { status, headers, body })
     }
-    Ok(Inbound { status, headers, body })
 }

@@ -12,6 +12,7 @@
 use std::cell::RefCell;
 
 use crate::rules::config::PolicyAtRefresh;
+use crate::rules::mcp::io::IoStore;
 use crate::rules::oauth::grant::GrantRecord;
 use crate::rules::platform::{Platform, StoreError};
 use crate::store::discord_session::{Session, SessionError};
@@ -44,7 +45,6 @@ fn remember(user: &str, member: bool, now: i64) {
 /// Whether the policy still admits the person behind `record` (`Err`: KV failed).
 pub(super) async fn admitted<P: Platform>(
     cx: &Ctx<'_, P>,
-    kv: &P::Kv,
     grant: &str,
     record: &GrantRecord,
 ) -> Result<bool, StoreError> {
@@ -59,7 +59,8 @@ pub(super) async fn admitted<P: Platform>(
     }
     let io = PlatformIo { cfg: cx.cfg, platform: cx.platform, now_ms: cx.now.saturating_mul(1000) };
     let session = Session { io: &io, cfg: cx.cfg, secrets: *cx.secrets, keys: cx.keys };
-    match session.guilds(kv, grant, record, cx.now).await {
+    // Through the Io, like `discord_guilds`: one copy of the session's code in the wasm.
+    match session.guilds(&IoStore(&io), grant, record, cx.now).await {
         Ok(guilds) => {
             let member = guilds.iter().any(|g| cx.cfg.allowed_guilds.contains(&g.id));
             remember(user, member, cx.now);

@@ -232,7 +232,7 @@ async fn rotate<P: Platform>(cx: &Ctx<'_, P>, kv: &P::Kv, form: &Form, client_id
         Ok(_) => return invalid_grant("the grant behind this refresh token was revoked or has ended; log in again"),
         Err(_) => return kv_error(),
     }
-    let still = match super::policy::admitted(cx, kv, &token.grant, &record).await {
+    let still = match super::policy::admitted(cx, &token.grant, &record).await {
         Ok(a) => a,
         Err(_) => return kv_error(),
     };

@@ -139,6 +139,15 @@ describe('Discord failures at login', () => {
       assert.equal(link.searchParams.get('error'), clientError);
       assert.equal(link.searchParams.get('state'), 's1');
       assert.deepEqual(await allKeys(w), [], 'nothing stored');
+      if (kind === 'rate_limit') {
+        // Within Discord's retry_after, nothing more is sent to that route: the next login
+        // is told the same at once. Then the limit has passed for the cases below.
+        const sent = d.requests.filter((r) => r.path === '/api/oauth2/token').length;
+        const again = await browse(`${w.url}/authorize?${q}`);
+        assert.match(again.pages.at(-1).html, /rate limiting this server\. Try again in [12] seconds/);
+        assert.equal(d.requests.filter((r) => r.path === '/api/oauth2/token').length, sent, 'not sent into the limit');
+        await new Promise((r) => setTimeout(r, 1300));
+      }
     });
   }
 });

@@ -509,12 +509,17 @@ describe('discord_guilds: a tool acting through Discord with the stored token', 
 
   test('Discord rate limiting becomes an error result that says when to retry', async () => {
     const { tokens } = await login(w.url, { scope: 'mcp guilds' });
-    d.fail('guilds', 'rate_limit', { retryAfter: 7.2 });
+    d.fail('guilds', 'rate_limit', { retryAfter: 1.2 });
     const r = await call(tokens.access_token);
     assert.equal(r.isError, true);
-    assert.match(r.content[0].text, /retry in 8 seconds/);
+    assert.match(r.content[0].text, /retry in 2 seconds/);
+    const asked = () => d.requests.filter((q) => q.path === '/api/v10/users/@me/guilds').length;
+    const before = asked();
+    assert.equal((await call(tokens.access_token)).isError, true, 'within retry_after: answered here');
+    assert.equal(asked(), before, 'and not sent to Discord');
+    await new Promise((done) => setTimeout(done, 1300));
     const ok = await call(tokens.access_token);
-    assert.ok(!ok.isError, 'the next call goes through');
+    assert.ok(!ok.isError, 'the next call after it goes through');
   });
 });
 
