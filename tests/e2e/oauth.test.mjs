@@ -201,12 +201,13 @@ describe('authorization server', () => {
 
   test('Discord failures give the person a page and the client the right error', async () => {
     const client = await registerClient(w.url);
+    // The rate limit last: within its retry_after the Worker does not call that route again.
     for (const [kind, clientError, text] of [
       ['invalid_grant', 'access_denied', /did not accept the login code/],
-      ['rate_limit', 'temporarily_unavailable', /rate limiting/],
       ['server_error', 'temporarily_unavailable', /did not answer in time/],
+      ['rate_limit', 'temporarily_unavailable', /rate limiting/],
     ]) {
-      d.fail('token', kind);
+      d.fail('token', kind, kind === 'rate_limit' ? { retryAfter: 1 } : {});
       const { pages, status } = await browse(authorizeUrl(w.url, client.client_id));
       const last = pages.at(-1);
       assert.equal(status, 502, kind);
@@ -214,6 +215,7 @@ describe('authorization server', () => {
       const link = last.html.match(/<a href="([^"]+)">Return to the application<\/a>/)[1].replace(/&amp;/g, '&');
       assert.equal(new URL(link).searchParams.get('error'), clientError, kind);
     }
+    await new Promise((r) => setTimeout(r, 1100)); // past Discord's retry_after, for the tests below
   });
 
   test('token endpoint: PKCE, single use, replay revokes, rotation, scope narrowing', async () => {
